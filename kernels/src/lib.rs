@@ -5,6 +5,19 @@
 //! losses, optimisers, and the executor that runs a `.mote` model inside a
 //! caller-provided arena. No allocation: callers pass outputs and scratch.
 //!
-//! The kernels arrive issue by issue; see the repository's docs for what exists.
+//! Conventions, shared by every kernel:
+//! - layouts are NHWC for activations, OHWI for conv weights, `1HW(C·multiplier)` for
+//!   depthwise weights, `[out][in]` for dense weights (TFLite's, so models carry over);
+//! - shapes are validated once at the top of each function and any mismatch returns
+//!   [`Error`](mote_core::Error) naming the kernel and argument; nothing panics on
+//!   caller input;
+//! - kernels that need scratch memory expose `scratch_len(&params)`;
+//! - backward kernels *accumulate* (`+=`) into gradient buffers, which the caller
+//!   zeroes; optimisers update parameters in place from gradients and state slices.
 #![no_std]
 #![warn(missing_docs)]
+
+pub mod f32;
+pub mod math;
+pub mod loss;
+pub mod optim;

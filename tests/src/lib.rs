@@ -2,9 +2,14 @@
 //!
 //! - [`config`]: the proptest configuration every property uses, with the case count
 //!   overridable through `MOTE_PROPTEST_CASES` (CI and qemu-user runs may lower it);
-//! - [`golden`]: loading the integer reference vectors in `tests/data/golden`.
+//! - [`golden`]: loading the integer reference vectors in `tests/data/golden`;
+//! - [`check`]: f32-vs-f64 comparisons and finite-difference gradient checks;
+//! - [`strategy`]: shared proptest strategies (value vectors, tie-free inputs).
 
+pub mod check;
 pub mod golden;
+pub mod reference;
+pub mod strategy;
 
 use proptest::test_runner::Config;
 

@@ -1,0 +1,1 @@
+//! Optimisers as in-place update kernels (being written).
