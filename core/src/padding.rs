@@ -176,9 +176,11 @@ pub fn conv_transpose_output(
         .checked_mul(window.stride)
         .and_then(|v| v.checked_add(extent))
         .ok_or(OVERFLOW)?;
+    // `full` plus the output padding must fit too; every branch below uses it.
+    let padded_full = full.checked_add(output_padding).ok_or(OVERFLOW)?;
     match padding {
         Padding::Valid => Ok(OutputDim {
-            len: full + output_padding,
+            len: padded_full,
             pad_before: 0,
             pad_after: 0,
         }),
@@ -201,17 +203,17 @@ pub fn conv_transpose_output(
         }
         Padding::Explicit { before, after } => {
             let cropped = before.checked_add(after).ok_or(OVERFLOW)?;
-            if cropped >= full + output_padding {
+            if cropped >= padded_full {
                 return Err(Error::new(
                     ErrorKind::WindowTooLarge {
                         window: cropped,
-                        input: full + output_padding,
+                        input: padded_full,
                     },
                     "conv_transpose: padding",
                 ));
             }
             Ok(OutputDim {
-                len: full + output_padding - cropped,
+                len: padded_full - cropped,
                 pad_before: before,
                 pad_after: after,
             })

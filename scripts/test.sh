@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The one test command: everything CI runs, in order, failing fast.
+#
+#   scripts/test.sh
+#
+# Steps: setup, formatting, clippy, host tests, no_std builds for both Cortex-M targets,
+# property tests under QEMU user mode (armv7, aarch64), the hello firmware under QEMU on
+# the Cortex-M4F and the Cortex-M55, and a self-test of the harness (firmware that fails,
+# panics, faults or hangs must make the runner fail).
+#
+# Ends with `N passed, 0 failed`, or with the failing step and its exit status (and exits
+# with that status).
+#
+# Environment:
+#   MOTE_SKIP_SETUP=1  skip scripts/setup.sh (quicker local runs once it has run)
+#   MOTE_CACHE         cache of QEMU and defmt-print (default $HOME/.cache/mote)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+fw="$root/firmware-examples"
+logs="$root/target/mote-test"
+mkdir -p "$logs"
+cd "$root"
+
+passed=0
+total_start=$EPOCHREALTIME
+
+elapsed() { # start → seconds with one decimal
+    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# step NAME FUNCTION: runs FUNCTION with errexit on; stops the script on failure.
+step() {
+    local name="$1" fn="$2" start rc
+    printf '\n==> %s\n' "$name"
+    start=$EPOCHREALTIME
+    set +e
+    (
+        set -euo pipefail
+        "$fn"
+    )
+    rc=$?
+    set -e
+    if [ "$rc" -ne 0 ]; then
+        printf '<== %s: FAILED (exit %s) after %s s\n' "$name" "$rc" "$(elapsed "$start")"
+        printf '\n%s passed, 1 failed: %s (exit %s), total %s s\n' \
+            "$passed" "$name" "$rc" "$(elapsed "$total_start")"
+        exit "$rc"
+    fi
+    passed=$((passed + 1))
+    printf '<== %s: ok in %s s\n' "$name" "$(elapsed "$start")"
+}
+
+# Runs a command, showing its output and keeping a copy in $logs/NAME.log.
+logged() {
+    local name="$1"
+    shift
+    "$@" 2>&1 | tee "$logs/$name.log"
+}
+
+setup() { bash "$root/scripts/setup.sh"; }
+
+fmt_root() { cargo fmt --all --check; }
+# Members only: mote-core (a path dependency) is checked by the root step.
+fmt_firmware() { cd "$fw" && cargo fmt --check; }
+
+clippy_root() { cargo clippy --workspace --all-targets -- -D warnings; }
+clippy_firmware() {
+    cd "$fw"
+    cargo clippy --release --workspace -- -D warnings
+    cargo clippy --release --workspace --target thumbv8m.main-none-eabihf -- -D warnings
+}
+
+# A hanging test must fail CI, not stall it: every test run has a generous time limit.
+limit() { timeout --kill-after=30 "$@"; }
+
+host_tests() { limit 1200 cargo test --workspace; }
+
+nostd_m4() {
+    cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv7em-none-eabihf
+    cargo build -p mote-core --features mote-core/defmt --target thumbv7em-none-eabihf
+}
+nostd_m55() {
+    cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv8m.main-none-eabihf
+}
+
+# Under qemu-user every instruction is emulated: run a quarter of the property cases
+# (MOTE_PROPTEST_SCALE, read by mote_tests::config), unless the caller chose a scale.
+qemu_user() {
+    MOTE_PROPTEST_SCALE="${MOTE_PROPTEST_SCALE:-0.25}" limit 1500 \
+        cargo test -p mote-core -p mote-simd -p mote-kernels -p mote-tests --target "$1"
+}
+qemu_user_armv7() { qemu_user armv7-unknown-linux-gnueabihf; }
+qemu_user_aarch64() { qemu_user aarch64-unknown-linux-gnu; }
+
+# hello_on TARGET LOGNAME: hello must exit 0 and print `hello: PASS`.
+hello_on() {
+    cd "$fw"
+    logged "$2" cargo run --release --bin hello --target "$1"
+    grep -q 'hello: PASS' "$logs/$2.log" || {
+        echo "hello exited 0 but never logged 'hello: PASS'" >&2
+        return 1
+    }
+}
+hello_m4() { hello_on thumbv7em-none-eabihf hello-m4; }
+hello_m55() { hello_on thumbv8m.main-none-eabihf hello-m55; }
+
+# Every harness-check firmware must fail, and say why in its log.
+harness_self_test() {
+    cd "$fw"
+    cargo build --release -p harness-check
+    local bin expect rc bad=0
+    for bin in exit_failure panic hard_fault hang; do
+        case "$bin" in
+            exit_failure) expect='reporting failure on purpose' ;;
+            panic) expect='deliberate panic' ;;
+            hard_fault) expect='HardFault at pc=' ;;
+            hang) expect='timed out after 10 s' ;;
+        esac
+        set +e
+        MOTE_QEMU_TIMEOUT=10 cargo run -q --release --bin "$bin" >"$logs/harness-$bin.log" 2>&1
+        rc=$?
+        set -e
+        sed 's/^/    /' "$logs/harness-$bin.log"
+        if [ "$rc" -eq 0 ]; then
+            echo "harness-check $bin exited 0: the harness let a failing firmware pass" >&2
+            bad=1
+        elif ! grep -q "$expect" "$logs/harness-$bin.log"; then
+            echo "harness-check $bin failed (exit $rc) but its log lacks '$expect'" >&2
+            bad=1
+        else
+            echo "  $bin: failed as it must (exit $rc)"
+        fi
+    done
+    return "$bad"
+}
+
+if [ "${MOTE_SKIP_SETUP:-0}" != 1 ]; then
+    step "setup" setup
+fi
+step "fmt (root workspace)" fmt_root
+step "fmt (firmware-examples)" fmt_firmware
+step "clippy (root workspace)" clippy_root
+step "clippy (firmware-examples, both targets)" clippy_firmware
+step "host tests" host_tests
+step "no_std build (thumbv7em-none-eabihf)" nostd_m4
+step "no_std build (thumbv8m.main-none-eabihf)" nostd_m55
+step "property tests under qemu-arm (armv7-unknown-linux-gnueabihf)" qemu_user_armv7
+step "property tests under qemu-aarch64 (aarch64-unknown-linux-gnu)" qemu_user_aarch64
+step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
+step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
+step "harness self-test (failing firmware must fail)" harness_self_test
+
+printf '\ntotal %s s\n%s passed, 0 failed\n' "$(elapsed "$total_start")" "$passed"
