@@ -18,6 +18,6 @@
 #![warn(missing_docs)]
 
 pub mod f32;
-pub mod math;
 pub mod loss;
+pub mod math;
 pub mod optim;
