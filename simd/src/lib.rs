@@ -1,11 +1,24 @@
 //! # mote-simd
 //!
-//! The few hot micro-kernels of mote (dot products, GEMM/GEMV tiles, im2col, vector
-//! maps), one module per instruction set beside a scalar reference that is always
-//! compiled, behind one dispatch surface. This is the only crate of mote where `unsafe`
-//! is expected (inline assembly and intrinsics), each block with its `// SAFETY:` line.
+//! The few hot micro-kernels of mote, one module per instruction set beside a scalar
+//! reference that is always compiled, behind one dispatch surface. This is the only
+//! crate of mote where `unsafe` is expected (unchecked indexing after validation,
+//! inline assembly and intrinsics), each block with its `// SAFETY:` line.
 //!
-//! The micro-kernels arrive with the kernels that need them; the crate exists now so
-//! that the dependency direction core ← simd ← kernels is fixed from the start.
+//! | module | what it holds |
+//! |---|---|
+//! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
+//! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product |
+//! | [`tune`] | the GEMM's tile and block sizes |
+//! | `arch` | the micro-kernels per instruction set (today: `scalar`) and the dispatch point |
+//!
+//! Every public function validates its arguments and returns
+//! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and
+//! nothing allocates.
 #![no_std]
 #![warn(missing_docs)]
+
+pub(crate) mod arch;
+pub mod dot;
+pub mod gemm;
+pub mod tune;

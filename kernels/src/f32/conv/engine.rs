@@ -1,0 +1,369 @@
+//! The convolution passes on a validated [`Geometry`], each on two paths:
+//!
+//! - **im2col + GEMM** (`scratch` is `Some`): per image and group, the
+//!   `out_px × k_len` column matrix (each output pixel's receptive field, padding as
+//!   zeros) is built in scratch and one GEMM does the rest; when the window is 1×1 with
+//!   stride 1 and no padding the column matrix is the input itself and no scratch is used;
+//! - **direct** (`scratch` is `None`): per output row and tap, one GEMM over the output
+//!   pixels whose tap falls inside the input, reading the input (rows `stride·in_c`
+//!   apart) and the tap's weights in place. No scratch at all.
+//!
+//! All three passes *accumulate* into their outputs (`+=`); the public wrappers
+//! initialise forward outputs with the bias. Both paths compute the same sums; they
+//! differ only in the order in which they are added (per tap, or per `KC` block of
+//! `k`), so they agree to f32 rounding, and exactly when every partial sum is exact.
+//!
+//! Preconditions (checked by the public wrappers): every slice has the length the
+//! geometry implies, and scratch, when given, holds at least `scratch_len()` floats.
+
+use super::geometry::{Geometry, INTERNAL, tail, tail_mut};
+use mote_core::Result;
+use mote_simd::gemm::{MatMut, MatRef, sgemm};
+
+/// Group `grp`'s weights as the `k_len × og` matrix `Wᵀ`.
+fn weights<'a>(g: &Geometry, w: &'a [f32], grp: usize) -> Result<MatRef<'a>> {
+    let l = g.layout;
+    MatRef::new(
+        tail(w, g.group_offset(grp))?,
+        g.k_len(),
+        g.og(),
+        l.k_stride,
+        l.o_stride,
+    )
+}
+
+/// Group `grp`'s weights of one tap as the `cg × og` matrix.
+fn tap_weights<'a>(g: &Geometry, w: &'a [f32], grp: usize, tap: usize) -> Result<MatRef<'a>> {
+    let l = g.layout;
+    MatRef::new(
+        tail(w, g.group_offset(grp) + g.k_of_tap(tap) * l.k_stride)?,
+        g.cg(),
+        g.og(),
+        g.k_channel_step() * l.k_stride,
+        l.o_stride,
+    )
+}
+
+/// A run of outputs of one output row that one tap reads from inside the input:
+/// outputs `lo..lo + rows` of row `oh` read input row `ih`, columns `iw`, `iw + stride`, …
+#[derive(Clone, Copy)]
+struct Run {
+    tap: usize,
+    oh: usize,
+    ih: usize,
+    lo: usize,
+    rows: usize,
+    iw: usize,
+}
+
+impl Run {
+    /// Offset of the run's first input pixel, group `grp`'s first channel.
+    fn input_at(&self, g: &Geometry, grp: usize) -> usize {
+        (self.ih * g.w.input + self.iw) * g.in_c + grp * g.cg()
+    }
+
+    /// Offset of the run's first output pixel, group `grp`'s first channel.
+    fn output_at(&self, g: &Geometry, grp: usize) -> usize {
+        (self.oh * g.w.output + self.lo) * g.out_c + grp * g.og()
+    }
+}
+
+/// Calls `f` for every [`Run`] of the direct path: every output row, every tap whose
+/// input row is inside the input, with the outputs whose input column is inside too.
+fn for_each_run(g: &Geometry, mut f: impl FnMut(Run) -> Result<()>) -> Result<()> {
+    for oh in 0..g.h.output {
+        for kh in 0..g.h.kernel {
+            let Some(ih) = g.h.source(oh, kh) else {
+                continue;
+            };
+            for kw in 0..g.w.kernel {
+                let (lo, hi) = g.w.range(kw);
+                if let Some(iw) = g.w.source(lo, kw).filter(|_| lo < hi) {
+                    f(Run {
+                        tap: kh * g.w.kernel + kw,
+                        oh,
+                        ih,
+                        lo,
+                        rows: hi - lo,
+                        iw,
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills `cols` (`out_px × k_len`, row-major) with group `grp`'s receptive fields of
+/// image `x` (zeros in the padding).
+fn im2col(g: &Geometry, x: &[f32], grp: usize, cols: &mut [f32]) -> Result<()> {
+    let (cg, taps, kw_n) = (g.cg(), g.taps(), g.w.kernel);
+    let step = g.k_channel_step();
+    let mut rows = cols.chunks_exact_mut(g.k_len());
+    for oh in 0..g.h.output {
+        for ow in 0..g.w.output {
+            let row = rows.next().ok_or(INTERNAL)?;
+            for kh in 0..g.h.kernel {
+                let ih = g.h.source(oh, kh);
+                for kw in 0..kw_n {
+                    let tap = kh * kw_n + kw;
+                    let src = match (ih, g.w.source(ow, kw)) {
+                        (Some(ih), Some(iw)) => {
+                            let at = (ih * g.w.input + iw) * g.in_c + grp * cg;
+                            Some(x.get(at..at + cg).ok_or(INTERNAL)?)
+                        }
+                        _ => None,
+                    };
+                    let dst = row.get_mut(g.k_of_tap(tap)..).ok_or(INTERNAL)?;
+                    if step == 1 {
+                        let dst = dst.get_mut(..cg).ok_or(INTERNAL)?;
+                        match src {
+                            Some(src) => dst.copy_from_slice(src),
+                            None => dst.fill(0.0),
+                        }
+                    } else {
+                        let dst = dst.iter_mut().step_by(taps).take(cg);
+                        match src {
+                            Some(src) => dst.zip(src).for_each(|(d, &s)| *d = s),
+                            None => dst.for_each(|d| *d = 0.0),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `cols` (`out_px × k_len`) back onto group `grp`'s channels of image `dx`: the
+/// adjoint of [`im2col`] (padding entries are dropped).
+fn col2im(g: &Geometry, cols: &[f32], grp: usize, dx: &mut [f32]) -> Result<()> {
+    let (cg, taps, kw_n) = (g.cg(), g.taps(), g.w.kernel);
+    let step = g.k_channel_step();
+    let mut rows = cols.chunks_exact(g.k_len());
+    for oh in 0..g.h.output {
+        for ow in 0..g.w.output {
+            let row = rows.next().ok_or(INTERNAL)?;
+            for kh in 0..g.h.kernel {
+                let Some(ih) = g.h.source(oh, kh) else {
+                    continue;
+                };
+                for kw in 0..kw_n {
+                    let Some(iw) = g.w.source(ow, kw) else {
+                        continue;
+                    };
+                    let at = (ih * g.w.input + iw) * g.in_c + grp * cg;
+                    let dst = dx.get_mut(at..at + cg).ok_or(INTERNAL)?;
+                    let src = row.get(g.k_of_tap(kh * kw_n + kw)..).ok_or(INTERNAL)?;
+                    if step == 1 {
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    } else {
+                        let src = src.iter().step_by(taps);
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The scratch an im2col pass uses, or `None` for the direct path and the identity
+/// case.
+fn columns<'s>(g: &Geometry, scratch: Option<&'s mut [f32]>) -> Result<Option<&'s mut [f32]>> {
+    match scratch {
+        Some(s) if !g.im2col_is_identity() => {
+            Ok(Some(s.get_mut(..g.scratch_len()).ok_or(INTERNAL)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `y += conv(x, w)`.
+pub(crate) fn forward(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    scratch: Option<&mut [f32]>,
+) -> Result<()> {
+    let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
+    let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
+    let direct = scratch.is_none();
+    let mut cols = columns(g, scratch)?;
+    for (xi, yi) in x.chunks_exact(in_img).zip(y.chunks_exact_mut(out_img)) {
+        if direct {
+            for_each_run(g, |run| {
+                for grp in 0..g.groups {
+                    let a = MatRef::new(
+                        tail(xi, run.input_at(g, grp))?,
+                        run.rows,
+                        cg,
+                        g.w.stride * g.in_c,
+                        1,
+                    )?;
+                    let c = MatMut::new(
+                        tail_mut(yi, run.output_at(g, grp))?,
+                        run.rows,
+                        og,
+                        g.out_c,
+                        1,
+                    )?;
+                    sgemm(1.0, a, tap_weights(g, w, grp, run.tap)?, 1.0, c)?;
+                }
+                Ok(())
+            })?;
+            continue;
+        }
+        for grp in 0..g.groups {
+            let a = match cols.as_deref_mut() {
+                Some(cols) => {
+                    im2col(g, xi, grp, cols)?;
+                    MatRef::row_major(cols, out_px, g.k_len())?
+                }
+                None => MatRef::new(tail(xi, grp * cg)?, out_px, cg, g.in_c, 1)?,
+            };
+            let c = MatMut::new(tail_mut(yi, grp * og)?, out_px, og, g.out_c, 1)?;
+            sgemm(1.0, a, weights(g, w, grp)?, 1.0, c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `dx += ∂(conv)/∂x ᵀ · dy`.
+pub(crate) fn grad_input(
+    g: &Geometry,
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    scratch: Option<&mut [f32]>,
+) -> Result<()> {
+    let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
+    let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
+    let direct = scratch.is_none();
+    let mut cols = columns(g, scratch)?;
+    for (dyi, dxi) in dy.chunks_exact(out_img).zip(dx.chunks_exact_mut(in_img)) {
+        if direct {
+            for_each_run(g, |run| {
+                for grp in 0..g.groups {
+                    let a =
+                        MatRef::new(tail(dyi, run.output_at(g, grp))?, run.rows, og, g.out_c, 1)?;
+                    let c = MatMut::new(
+                        tail_mut(dxi, run.input_at(g, grp))?,
+                        run.rows,
+                        cg,
+                        g.w.stride * g.in_c,
+                        1,
+                    )?;
+                    sgemm(1.0, a, tap_weights(g, w, grp, run.tap)?.t(), 1.0, c)?;
+                }
+                Ok(())
+            })?;
+            continue;
+        }
+        for grp in 0..g.groups {
+            let a = MatRef::new(tail(dyi, grp * og)?, out_px, og, g.out_c, 1)?;
+            let b = weights(g, w, grp)?.t();
+            match cols.as_deref_mut() {
+                Some(cols) => {
+                    sgemm(
+                        1.0,
+                        a,
+                        b,
+                        0.0,
+                        MatMut::row_major(&mut *cols, out_px, g.k_len())?,
+                    )?;
+                    col2im(g, cols, grp, dxi)?;
+                }
+                None => {
+                    let c = MatMut::new(tail_mut(dxi, grp * cg)?, out_px, cg, g.in_c, 1)?;
+                    sgemm(1.0, a, b, 1.0, c)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dw += ∂(conv)/∂w ᵀ · dy`.
+pub(crate) fn grad_weights(
+    g: &Geometry,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    scratch: Option<&mut [f32]>,
+) -> Result<()> {
+    let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
+    let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
+    let l = g.layout;
+    let direct = scratch.is_none();
+    let mut cols = columns(g, scratch)?;
+    for (xi, dyi) in x.chunks_exact(in_img).zip(dy.chunks_exact(out_img)) {
+        if direct {
+            for_each_run(g, |run| {
+                for grp in 0..g.groups {
+                    let a =
+                        MatRef::new(tail(dyi, run.output_at(g, grp))?, run.rows, og, g.out_c, 1)?
+                            .t();
+                    let b = MatRef::new(
+                        tail(xi, run.input_at(g, grp))?,
+                        run.rows,
+                        cg,
+                        g.w.stride * g.in_c,
+                        1,
+                    )?;
+                    let c = MatMut::new(
+                        tail_mut(dw, g.group_offset(grp) + g.k_of_tap(run.tap) * l.k_stride)?,
+                        og,
+                        cg,
+                        l.o_stride,
+                        g.k_channel_step() * l.k_stride,
+                    )?;
+                    sgemm(1.0, a, b, 1.0, c)?;
+                }
+                Ok(())
+            })?;
+            continue;
+        }
+        for grp in 0..g.groups {
+            let a = MatRef::new(tail(dyi, grp * og)?, out_px, og, g.out_c, 1)?.t();
+            let b = match cols.as_deref_mut() {
+                Some(cols) => {
+                    im2col(g, xi, grp, cols)?;
+                    MatRef::row_major(cols, out_px, g.k_len())?
+                }
+                None => MatRef::new(tail(xi, grp * cg)?, out_px, cg, g.in_c, 1)?,
+            };
+            let c = MatMut::new(
+                tail_mut(dw, g.group_offset(grp))?,
+                og,
+                g.k_len(),
+                l.o_stride,
+                l.k_stride,
+            )?;
+            sgemm(1.0, a, b, 1.0, c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `out[p][c] = bias[c]` (or 0) for every pixel `p`: the start of a forward pass.
+pub(crate) fn init_output(out: &mut [f32], bias: Option<&[f32]>, channels: usize) {
+    match bias {
+        Some(b) if channels > 0 => out
+            .chunks_exact_mut(channels)
+            .for_each(|px| px.iter_mut().zip(b).for_each(|(o, &b)| *o = b)),
+        Some(_) => {}
+        None => out.fill(0.0),
+    }
+}
+
+/// `db[c] += Σ_p dy[p][c]`.
+pub(crate) fn grad_bias(dy: &[f32], db: &mut [f32]) {
+    if db.is_empty() {
+        return;
+    }
+    for px in dy.chunks_exact(db.len()) {
+        db.iter_mut().zip(px).for_each(|(b, &g)| *b += g);
+    }
+}

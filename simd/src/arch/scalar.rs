@@ -1,0 +1,114 @@
+//! The portable scalar micro-kernels: the reference of every other path.
+//!
+//! Written so that LLVM vectorises them for whatever the target offers (SSE2 on
+//! x86-64, NEON on aarch64, nothing but the FPU on a Cortex-M): fixed-size accumulator
+//! arrays, constant trip counts in the innermost loops, no bounds checks there.
+//!
+//! Summation order (part of the contract, so results are reproducible on one target):
+//! - `tile`: each accumulator sums its `k` products in order `p = 0, 1, …`; products
+//!   are rounded before the addition (no fused multiply-add);
+//! - `dot`: eight interleaved partial sums (`lane = i mod 8`) over the first
+//!   `8·⌊len/8⌋` elements, combined pairwise (`(l0+l4)+(l2+l6)`, `(l1+l5)+(l3+l7)`,
+//!   then their sum), plus the remaining elements summed in order.
+
+use crate::tune::NR;
+
+/// What a tile does with the `C` elements it covers, given its accumulated `AB`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Update {
+    /// `C ← α·AB`; `C` is not read (so NaN or garbage there does not propagate).
+    Overwrite,
+    /// `C ← α·AB + β·C`.
+    Scale(f32),
+    /// `C ← C + α·AB` (every `k` block after the first).
+    Accumulate,
+}
+
+/// One `R × NR` register tile: `C[i][j] ← update(α · Σ_p A[i][p] · panel[p][j])` for
+/// `i < R`, `j < nr`, `p < kc` where `kc = panel.len() / NR`.
+///
+/// `A[i][p]` is `a[i·rsa + p·csa]`; `panel` is `kc` rows of `NR` contiguous floats (the
+/// packed `B`, columns `nr..NR` zero); `C[i][j]` is `c[i·rsc + j·csc]`.
+///
+/// # Safety
+///
+/// For every `i < R`, `p < kc`, `j < nr`: `i·rsa + p·csa < a.len()` and
+/// `i·rsc + j·csc < c.len()`; `nr ≤ NR` and `panel.len()` is a multiple of `NR`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn tile<const R: usize>(
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    panel: &[f32],
+    alpha: f32,
+    update: Update,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+    nr: usize,
+) {
+    debug_assert!(nr <= NR && panel.len() % NR == 0);
+    let mut acc = [[0.0f32; NR]; R];
+    let mut rows = [0usize; R];
+    for (i, r) in rows.iter_mut().enumerate() {
+        *r = i * rsa;
+    }
+    let mut col = 0;
+    for b in panel.chunks_exact(NR) {
+        let Ok(b) = <&[f32; NR]>::try_from(b) else {
+            continue;
+        };
+        for (acc_i, &row) in acc.iter_mut().zip(&rows) {
+            debug_assert!(row + col < a.len());
+            // SAFETY: `row + col = i·rsa + p·csa` with i < R, p < kc, in bounds by the
+            // caller's contract.
+            let ai = unsafe { *a.get_unchecked(row + col) };
+            for (x, &bj) in acc_i.iter_mut().zip(b) {
+                *x += ai * bj;
+            }
+        }
+        col += csa;
+    }
+    for (i, acc_i) in acc.iter().enumerate() {
+        for (j, &x) in acc_i.iter().enumerate().take(nr) {
+            let at = i * rsc + j * csc;
+            debug_assert!(at < c.len());
+            // SAFETY: i < R, j < nr: in bounds by the caller's contract.
+            let cij = unsafe { c.get_unchecked_mut(at) };
+            let v = alpha * x;
+            *cij = match update {
+                Update::Overwrite => v,
+                Update::Scale(beta) => v + beta * *cij,
+                Update::Accumulate => *cij + v,
+            };
+        }
+    }
+}
+
+/// Lanes of the dot product's partial sums.
+const LANES: usize = 8;
+
+/// `Σ a[i]·b[i]` over the common length (callers check that the lengths agree), in the
+/// order documented at the top of this module.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        let (Ok(x), Ok(y)) = (<&[f32; LANES]>::try_from(x), <&[f32; LANES]>::try_from(y)) else {
+            continue;
+        };
+        for ((s, &xi), &yi) in acc.iter_mut().zip(x).zip(y) {
+            *s += xi * yi;
+        }
+    }
+    let mut tail = 0.0f32;
+    for (&x, &y) in ar.iter().zip(br) {
+        tail += x * y;
+    }
+    let even = (acc[0] + acc[4]) + (acc[2] + acc[6]);
+    let odd = (acc[1] + acc[5]) + (acc[3] + acc[7]);
+    (even + odd) + tail
+}
