@@ -64,7 +64,10 @@ fmt_root() { cargo fmt --all --check; }
 # Members only: mote-core (a path dependency) is checked by the root step.
 fmt_firmware() { cd "$fw" && cargo fmt --check; }
 
-clippy_root() { cargo clippy --workspace --all-targets -- -D warnings; }
+clippy_root() {
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy -p mote-kernels --all-targets --features fast-math -- -D warnings
+}
 clippy_firmware() {
     cd "$fw"
     cargo clippy --release --workspace -- -D warnings
@@ -74,11 +77,16 @@ clippy_firmware() {
 # A hanging test must fail CI, not stall it: every test run has a generous time limit.
 limit() { timeout --kill-after=30 "$@"; }
 
-host_tests() { limit 1200 cargo test --workspace; }
+host_tests() {
+    limit 1200 cargo test --workspace
+    # The fast-math feature swaps in approximations whose error bounds are asserted.
+    limit 600 cargo test -p mote-kernels --features fast-math
+}
 
 nostd_m4() {
     cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv7em-none-eabihf
     cargo build -p mote-core --features mote-core/defmt --target thumbv7em-none-eabihf
+    cargo build -p mote-kernels --features defmt,fast-math --target thumbv7em-none-eabihf
 }
 nostd_m55() {
     cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv8m.main-none-eabihf
