@@ -49,6 +49,17 @@ pub enum ErrorKind {
         /// The largest value allowed.
         max: i64,
     },
+    /// One element of caller data (a class label, an index) lies outside its range.
+    ElementOutOfRange {
+        /// Position of the element in its slice.
+        index: usize,
+        /// The offending value.
+        value: i64,
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+    },
     /// A floating-point parameter is NaN, infinite, or of a sign its role forbids.
     InvalidFloat,
     /// A size computation overflowed `usize`.
@@ -98,6 +109,25 @@ impl Error {
     /// `OutOfRange` at `at`.
     pub const fn out_of_range(at: &'static str, value: i64, min: i64, max: i64) -> Self {
         Self::new(ErrorKind::OutOfRange { value, min, max }, at)
+    }
+
+    /// `ElementOutOfRange` at `at`: element `index` of the slice holds `value`.
+    pub const fn element_out_of_range(
+        at: &'static str,
+        index: usize,
+        value: i64,
+        min: i64,
+        max: i64,
+    ) -> Self {
+        Self::new(
+            ErrorKind::ElementOutOfRange {
+                index,
+                value,
+                min,
+                max,
+            },
+            at,
+        )
     }
 
     /// `Zero` at `at`.
@@ -150,6 +180,14 @@ impl fmt::Display for ErrorKind {
             Self::OutOfRange { value, min, max } => {
                 write!(f, "value {value} is outside [{min}, {max}]")
             }
+            Self::ElementOutOfRange {
+                index,
+                value,
+                min,
+                max,
+            } => {
+                write!(f, "element {index} is {value}, outside [{min}, {max}]")
+            }
             Self::InvalidFloat => f.write_str("not a finite number of the required sign"),
             Self::Overflow => f.write_str("size overflows"),
             Self::WindowTooLarge { window, input } => {
@@ -184,6 +222,11 @@ mod tests {
         assert_eq!(e.to_string(), "dense: weights: length is 10, expected 12");
         let e = Error::out_of_range("quant: shift", 40, -31, 30);
         assert_eq!(e.to_string(), "quant: shift: value 40 is outside [-31, 30]");
+        let e = Error::element_out_of_range("loss: labels", 7, 12, 0, 9);
+        assert_eq!(
+            e.to_string(),
+            "loss: labels: element 7 is 12, outside [0, 9]"
+        );
     }
 
     #[test]

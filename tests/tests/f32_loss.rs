@@ -448,8 +448,8 @@ proptest! {
         }
     }
 
-    /// One label at a random row is `classes + k`: an OutOfRange error carrying the
-    /// label, from both sparse losses, and the gradient buffer untouched.
+    /// One label at a random row is `classes + k`: an ElementOutOfRange error carrying
+    /// the row and the label, from both sparse losses, and the gradient buffer untouched.
     #[test]
     fn labels_out_of_range_are_errors(
         (p, x, mut labels) in labelled_logits(),
@@ -458,8 +458,9 @@ proptest! {
     ) {
         let c = p.features;
         let bad = c.saturating_add(k);
-        labels[row.index(p.batch)] = bad;
-        let expected = |at| Err(Error::out_of_range(at, i64::try_from(bad).unwrap_or(i64::MAX), 0, c as i64 - 1));
+        let row = row.index(p.batch);
+        labels[row] = bad;
+        let expected = |at| Err(Error::element_out_of_range(at, row, i64::try_from(bad).unwrap_or(i64::MAX), 0, c as i64 - 1));
         let mut g = vec![0.5; x.len()];
         prop_assert_eq!(
             categorical::sparse_softmax_cross_entropy(&p, 0.1, &x, &labels, Some(&mut g)),

@@ -9,7 +9,7 @@
 //! returned loss with respect to the predictions or logits.
 //!
 //! Integer labels are `usize` class indices, one per row; a label `≥ classes` is an
-//! [`OutOfRange`](mote_core::ErrorKind::OutOfRange) error carrying the label, checked
+//! [`ElementOutOfRange`](mote_core::ErrorKind::ElementOutOfRange) error carrying the row and the label, checked
 //! before anything is written.
 //!
 //! Prefer the fused [`softmax_cross_entropy`] / [`sparse_softmax_cross_entropy`] when
@@ -95,7 +95,7 @@ pub fn categorical(
 /// `−1 / x̂ / B` lands on each row's labelled class only (0 where the clamp is active).
 ///
 /// Errors: those of [`categorical`], `labels` of a length other than `batch`, and a
-/// label `≥ features` ([`OutOfRange`](mote_core::ErrorKind::OutOfRange) with the label
+/// label `≥ features` ([`ElementOutOfRange`](mote_core::ErrorKind::ElementOutOfRange) with the label
 /// as `value`).
 pub fn sparse_categorical(
     p: &Params,
@@ -240,7 +240,7 @@ pub fn softmax_cross_entropy(
 /// indices; Keras's `sparse_categorical_crossentropy(from_logits=True)`.
 ///
 /// Errors: those of [`softmax_cross_entropy`], `labels` of a length other than `batch`,
-/// and a label `≥ features` ([`OutOfRange`](mote_core::ErrorKind::OutOfRange) with the
+/// and a label `≥ features` ([`ElementOutOfRange`](mote_core::ErrorKind::ElementOutOfRange) with the
 /// label as `value`).
 pub fn sparse_softmax_cross_entropy(
     p: &Params,
@@ -330,10 +330,11 @@ fn check_sparse(
     check_len(at.prediction, n, prediction.len())?;
     check_len(at.labels, p.batch, labels.len())?;
     check_grad(at.grad, n, grad)?;
-    for &y in labels {
+    for (row, &y) in labels.iter().enumerate() {
         if y >= p.features {
-            return Err(Error::out_of_range(
+            return Err(Error::element_out_of_range(
                 at.labels,
+                row,
                 i64::try_from(y).unwrap_or(i64::MAX),
                 0,
                 i64::try_from(p.features - 1).unwrap_or(i64::MAX),
@@ -416,8 +417,9 @@ mod tests {
         let e = sparse_softmax_cross_entropy(&p, 0.0, &[0.0; 6], &[0, 3], Some(&mut g));
         assert_eq!(
             e,
-            Err(Error::out_of_range(
+            Err(Error::element_out_of_range(
                 "sparse_softmax_cross_entropy: labels",
+                1,
                 3,
                 0,
                 2
@@ -431,7 +433,8 @@ mod tests {
         assert!(matches!(
             e,
             Err(Error {
-                kind: ErrorKind::OutOfRange {
+                kind: ErrorKind::ElementOutOfRange {
+                    index: 0,
                     value: i64::MAX,
                     ..
                 },
