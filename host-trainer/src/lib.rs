@@ -4,8 +4,13 @@
 //! quantisation and export, and the `mote` binary. It runs the same kernels the
 //! device runs (mote-kernels), so what it evaluates is what the device computes.
 //!
-//! Training and export arrive with their issues; today the binary reports the
-//! arithmetic digest a device must reproduce.
+//! Today it reads data sets ([`data`]: IDX/MNIST) and the binary reports the arithmetic
+//! digest a device must reproduce; training and export arrive with their issues.
+
+pub mod data;
+pub mod error;
+
+pub use error::{Error, Result};
 
 /// The version of this crate, as the `mote` binary reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
