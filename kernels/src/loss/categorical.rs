@@ -430,16 +430,16 @@ mod tests {
             "nothing is written before the labels are checked"
         );
         let e = sparse_categorical(&p, EPSILON, &[0.5; 6], &[usize::MAX, 0], None);
-        assert!(matches!(
-            e,
-            Err(Error {
-                kind: ErrorKind::ElementOutOfRange {
-                    index: 0,
-                    value: i64::MAX,
-                    ..
-                },
-                ..
+        // usize::MAX is 2^32 − 1 on 32-bit targets and saturates to i64::MAX on 64-bit.
+        let huge = i64::try_from(usize::MAX).unwrap_or(i64::MAX);
+        assert_eq!(
+            e.map_err(|e| e.kind),
+            Err(ErrorKind::ElementOutOfRange {
+                index: 0,
+                value: huge,
+                min: 0,
+                max: 2
             })
-        ));
+        );
     }
 }
