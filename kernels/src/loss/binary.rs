@@ -11,7 +11,7 @@
 //! finite for any logit, and its gradient `σ(x) − t` does not vanish where a saturated
 //! sigmoid's would.
 
-use super::{Names, Params, check_epsilon, elementwise};
+use super::{Names, Params, check_epsilon, clamp, elementwise};
 use mote_core::Result;
 
 /// The probability clamp of [`bce`], Keras's `epsilon()` (`1e-7`).
@@ -89,17 +89,6 @@ pub fn bce_with_logits(
         };
         (l, sigmoid - t)
     })
-}
-
-/// `x` clamped to `[lo, hi]` (NaN passes through), and whether it was inside.
-fn clamp(x: f32, lo: f32, hi: f32) -> (f32, bool) {
-    if x < lo {
-        (lo, false)
-    } else if x > hi {
-        (hi, false)
-    } else {
-        (x, true)
-    }
 }
 
 #[cfg(test)]

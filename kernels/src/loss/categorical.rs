@@ -17,7 +17,7 @@
 //! simply `softmax(x) − t`, computed with a stable log-sum-exp, where the separate
 //! kernels would divide by tiny probabilities.
 
-use super::{Names, Params, check_elementwise, check_epsilon, check_float, check_grad};
+use super::{Names, Params, check_elementwise, check_epsilon, check_float, check_grad, clamp};
 use mote_core::error::check_len;
 use mote_core::{Error, Result};
 
@@ -349,17 +349,6 @@ fn max_and_sum_exp(x: &[f32]) -> (f32, f32) {
     let m = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let sum = x.iter().map(|&v| libm::expf(v - m)).sum();
     (m, sum)
-}
-
-/// `x` clamped to `[lo, hi]` (NaN passes through), and whether it was inside.
-fn clamp(x: f32, lo: f32, hi: f32) -> (f32, bool) {
-    if x < lo {
-        (lo, false)
-    } else if x > hi {
-        (hi, false)
-    } else {
-        (x, true)
-    }
 }
 
 #[cfg(test)]

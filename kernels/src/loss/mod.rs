@@ -202,6 +202,17 @@ fn check_epsilon(at: &'static str, epsilon: f32) -> Result<f32> {
     }
 }
 
+/// `x` clamped (for probability losses' epsilon) to `[lo, hi]` (NaN passes through), and whether it was inside.
+pub(crate) fn clamp(x: f32, lo: f32, hi: f32) -> (f32, bool) {
+    if x < lo {
+        (lo, false)
+    } else if x > hi {
+        (hi, false)
+    } else {
+        (x, true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
