@@ -3,5 +3,8 @@
 //! - [`idx`]: the IDX format of MNIST (raw or gzip);
 //! - [`mnist`]: an MNIST-style split (images + labels) as normalised f32 samples.
 
+pub mod dataset;
 pub mod idx;
 pub mod mnist;
+
+pub use dataset::{Dataset, Targets};
