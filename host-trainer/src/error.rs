@@ -31,6 +31,15 @@ pub enum Error {
     },
     /// A kernel rejected its arguments.
     Kernel(mote_core::Error),
+    /// Training cannot go on (the loss diverged, …); the last good checkpoint is kept.
+    Training(String),
+    /// A spec (model, training or data settings) that cannot be built.
+    Spec {
+        /// Where: the layer (`layer 3 (conv2d 'c1')`) or setting (`training.batch`).
+        at: String,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl Error {
@@ -51,6 +60,16 @@ impl Error {
     }
 }
 
+impl Error {
+    /// An [`Error::Spec`] at `at`.
+    pub fn spec(at: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Spec {
+            at: at.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -58,6 +77,8 @@ impl fmt::Display for Error {
             Self::Format { path, detail } => write!(f, "{}: {detail}", path.display()),
             Self::Mismatch { detail } => f.write_str(detail),
             Self::Kernel(e) => write!(f, "{e}"),
+            Self::Spec { at, detail } => write!(f, "{at}: {detail}"),
+            Self::Training(detail) => f.write_str(detail),
         }
     }
 }

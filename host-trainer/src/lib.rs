@@ -7,8 +7,16 @@
 //! Today it reads data sets ([`data`]: IDX/MNIST) and the binary reports the arithmetic
 //! digest a device must reproduce; training and export arrive with their issues.
 
+pub mod cli;
 pub mod data;
+pub mod early_stop;
 pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod progress;
+pub mod report;
+pub mod schedule;
+pub mod train;
 
 pub use error::{Error, Result};
 

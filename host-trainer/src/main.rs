@@ -1,6 +1,12 @@
-//! The `mote` command-line tool.
+//! The `mote` command-line tool. Every error ends the process with one line on stderr
+//! and exit status 1; checkpoints already written are never touched by a failure.
 
 use clap::{Parser, Subcommand};
+use mote_trainer::progress::Mode;
+use mote_trainer::train::{self, Options};
+use mote_trainer::{Result, cli};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Train, quantise and export neural networks for microcontrollers.
 #[derive(Parser)]
@@ -12,6 +18,99 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model from a spec (TOML); writes checkpoints, history.csv, curves.svg
+    /// and metrics.json into --out.
+    Train {
+        /// The spec file.
+        spec: PathBuf,
+        /// Data directory (overrides [data] path).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Epochs (overrides the spec).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Batch size (overrides the spec).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Seed (overrides the spec).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: the spec's, else every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory (default: runs/<spec name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue from <out>/last.ckpt.
+        #[arg(long)]
+        resume: bool,
+        /// Train on the first N samples only (to check that the loss goes down).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// No progress output.
+        #[arg(long, conflicts_with = "json")]
+        quiet: bool,
+        /// Progress as JSON lines on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate a checkpoint on the test split of a data set.
+    Eval {
+        /// The checkpoint.
+        model: PathBuf,
+        /// Data directory (default: the one in the model's spec).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Worker threads.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the layer table (output shapes, parameters, MACs, activation memory) of a
+    /// spec or a checkpoint.
+    Summary {
+        /// A spec (.toml) or a checkpoint.
+        model: PathBuf,
+    },
+    /// Run a checkpoint on samples from a file (.npy, .png or IDX).
+    Predict {
+        /// The checkpoint.
+        model: PathBuf,
+        /// The samples.
+        input: PathBuf,
+        /// Classes to show per sample.
+        #[arg(long, default_value_t = 1)]
+        top: usize,
+        /// Also write every output to this .npy file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare analytic gradients with finite differences on a small batch.
+    Gradcheck {
+        /// The spec file.
+        spec: PathBuf,
+        /// Data directory (random inputs when absent and the spec names none).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Samples in the batch.
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        /// Entries checked per tensor.
+        #[arg(long, default_value_t = 16)]
+        per_tensor: usize,
+    },
+    /// Write each layer's output for the first sample of INPUT as PNG images.
+    Activations {
+        /// The checkpoint.
+        model: PathBuf,
+        /// The samples (.npy, .png or IDX).
+        input: PathBuf,
+        /// Directory for the images.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the digest of mote-core's arithmetic that a device build must reproduce.
     Conformance {
         /// Rounds of arithmetic folded into the digest.
@@ -20,11 +119,108 @@ enum Command {
     },
 }
 
-fn main() {
-    let cli = Cli::parse();
-    match cli.command {
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train {
+            spec,
+            data,
+            epochs,
+            batch,
+            seed,
+            threads,
+            out,
+            resume,
+            limit,
+            quiet,
+            json,
+        } => {
+            let out = out.unwrap_or_else(|| {
+                let stem = spec
+                    .file_stem()
+                    .map_or("run".into(), |s| s.to_string_lossy().to_string());
+                PathBuf::from("runs").join(stem)
+            });
+            let progress = if quiet {
+                Mode::Quiet
+            } else if json {
+                Mode::JsonLines
+            } else {
+                Mode::Bar
+            };
+            let outcome = train::run(&Options {
+                spec,
+                data,
+                epochs,
+                batch,
+                seed,
+                threads,
+                out: out.clone(),
+                resume,
+                limit,
+                progress,
+            })?;
+            if !quiet && !json {
+                let m = &outcome.metrics;
+                let pct = |v: Option<f32>| v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v));
+                eprintln!(
+                    "done: {} epochs, test accuracy {}, test loss {}, median {:.2} s/epoch; wrote {}",
+                    outcome.epochs,
+                    pct(m.test_accuracy),
+                    m.test_loss.map_or("-".into(), |v| format!("{v:.4}")),
+                    m.median_epoch_seconds,
+                    out.display()
+                );
+            }
+        }
+        Command::Eval {
+            model,
+            data,
+            threads,
+            json,
+        } => {
+            let threads = train::session::thread_count(threads, None);
+            print!(
+                "{}",
+                cli::eval::run(&model, data.as_deref(), threads, json)?
+            );
+        }
+        Command::Summary { model } => print!("{}", cli::summary::run(&model)?),
+        Command::Predict {
+            model,
+            input,
+            top,
+            out,
+        } => print!(
+            "{}",
+            cli::predict::run(&model, &input, top, out.as_deref())?
+        ),
+        Command::Gradcheck {
+            spec,
+            data,
+            batch,
+            per_tensor,
+        } => print!(
+            "{}",
+            cli::gradcheck::run(&spec, data.as_deref(), batch, per_tensor)?
+        ),
+        Command::Activations { model, input, out } => {
+            for p in cli::activations::run(&model, &input, &out)? {
+                println!("{}", p.display());
+            }
+        }
         Command::Conformance { rounds } => {
             println!("{:08x}", mote_core::conformance::digest(rounds));
         }
     }
+    Ok(())
 }

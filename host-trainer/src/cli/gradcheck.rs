@@ -1,0 +1,165 @@
+//! `mote gradcheck SPEC`: compares the model's analytic gradients with central finite
+//! differences of the loss on a small batch, tensor by tensor, and names the worst
+//! layer — the check to run when a new model does not learn.
+
+use crate::data::Targets;
+use crate::model::Model;
+use crate::train::Spec;
+use crate::train::objective::{BatchTargets, Objective};
+use crate::train::parallel::{Workers, mix};
+use crate::train::session::{last_kind, prepare};
+use crate::{Error, Result};
+use mote_core::rng::Rng;
+use std::fmt::Write;
+use std::path::Path;
+
+/// One tensor's comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorCheck {
+    /// Tensor name.
+    pub name: String,
+    /// Entries compared.
+    pub checked: usize,
+    /// Largest `|analytic − numeric| / max(|analytic| + |numeric|, floor)`.
+    pub worst: f64,
+}
+
+/// The report of [`check`]: per tensor, and the worst.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// One entry per parameter tensor.
+    pub tensors: Vec<TensorCheck>,
+}
+
+impl Report {
+    /// The tensor with the largest error.
+    pub fn worst(&self) -> Option<&TensorCheck> {
+        self.tensors
+            .iter()
+            .max_by(|a, b| a.worst.total_cmp(&b.worst))
+    }
+}
+
+/// Compares gradients of `model` on `inputs` (`targets`) at `per_tensor` entries of
+/// each tensor, with step `h`.
+pub fn check(
+    model: &mut Model,
+    objective: &Objective,
+    inputs: &[f32],
+    targets: BatchTargets<'_>,
+    per_tensor: usize,
+    h: f32,
+) -> Result<Report> {
+    let seed = 0x6c0d;
+    let rows = inputs.len() / model.input_len().max(1);
+    let denom = f64::from(objective.denominator(rows, model.output_len()));
+    let mut workers = Workers::new(model, 1);
+    // Both the analytic step and every loss below use thread 0's dropout stream.
+    workers.step(model, objective, inputs, targets, seed)?;
+    let analytic: Vec<Vec<f32>> = workers.grads_mut().to_vec();
+    let saved_buffers: Vec<Vec<f32>> = model.buffers.iter().map(|b| b.data.clone()).collect();
+    let loss = |model: &Model| -> Result<f64> {
+        let mut pass = model.pass(0);
+        pass.rng = Rng::new(mix(&[seed, 0]));
+        let out = model.forward(&mut pass, inputs, true)?;
+        Ok(f64::from(objective.sum(out, rows, targets, None, 1.0)?) / denom)
+    };
+    let mut rng = Rng::new(7);
+    let mut tensors = Vec::new();
+    for (ti, analytic) in analytic.iter().enumerate() {
+        let n = model.params[ti].data.len();
+        let picks: Vec<usize> = if n <= per_tensor {
+            (0..n).collect()
+        } else {
+            (0..per_tensor).map(|_| rng.index(n)).collect()
+        };
+        let mut worst = 0.0f64;
+        for &i in &picks {
+            let orig = model.params[ti].data[i];
+            model.params[ti].data[i] = orig + h;
+            let up = loss(model)?;
+            model.params[ti].data[i] = orig - h;
+            let down = loss(model)?;
+            model.params[ti].data[i] = orig;
+            let numeric = (up - down) / (2.0 * f64::from(h));
+            let a = f64::from(analytic[i]);
+            let err = (a - numeric).abs() / (a.abs() + numeric.abs()).max(1e-3);
+            worst = worst.max(err);
+        }
+        tensors.push(TensorCheck {
+            name: model.params[ti].name.clone(),
+            checked: picks.len(),
+            worst,
+        });
+    }
+    for (b, s) in model.buffers.iter_mut().zip(saved_buffers) {
+        b.data = s;
+    }
+    Ok(Report { tensors })
+}
+
+/// Runs [`check`] for the spec at `path` on `batch` samples of its data (random inputs
+/// and labels when the data cannot be loaded) and formats the report.
+pub fn run(path: &Path, data: Option<&Path>, batch: usize, per_tensor: usize) -> Result<String> {
+    let spec = Spec::load(path)?;
+    spec.validate()?;
+    let mut model = Model::new(spec.model.clone(), spec.training.seed)?;
+    let objective = Objective::new(
+        &spec.training.loss,
+        spec.training.label_smoothing,
+        last_kind(&model),
+    )?;
+    let batch = batch.max(2);
+    let in_len = model.input_len();
+    let out_len = model.output_len();
+    let mut note = String::new();
+    let (inputs, labels, values) = match prepare(&spec, data, Some(batch)) {
+        Ok(p) => {
+            let mut x = Vec::new();
+            let idx: Vec<usize> = (0..p.train.len().min(batch)).collect();
+            p.train.gather(&idx, &mut x)?;
+            match &p.train.targets {
+                Targets::Classes { labels, .. } => (x, labels[..idx.len()].to_vec(), Vec::new()),
+                Targets::Values { values, width } => {
+                    (x, Vec::new(), values[..idx.len() * width].to_vec())
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(note, "(data not loaded: {e}; using random inputs)");
+            let mut rng = Rng::new(spec.training.seed);
+            let mut x = vec![0.0; batch * in_len];
+            rng.fill_normal(&mut x, 0.0, 1.0);
+            let labels = (0..batch).map(|_| rng.index(out_len)).collect();
+            let mut v = vec![0.0; batch * out_len];
+            rng.fill_normal(&mut v, 0.0, 1.0);
+            (x, labels, v)
+        }
+    };
+    let targets = if objective.is_classification() {
+        BatchTargets::Classes(&labels)
+    } else {
+        BatchTargets::Values(&values)
+    };
+    if objective.is_classification() && labels.iter().any(|&l| l >= out_len) {
+        return Err(Error::Mismatch {
+            detail: "labels exceed the model's outputs".into(),
+        });
+    }
+    let report = check(&mut model, &objective, &inputs, targets, per_tensor, 1e-2)?;
+    let mut s = note;
+    let _ = writeln!(s, "{:<40} {:>8} {:>12}", "tensor", "checked", "worst error");
+    for t in &report.tensors {
+        let _ = writeln!(s, "{:<40} {:>8} {:>12.3e}", t.name, t.checked, t.worst);
+    }
+    if let Some(w) = report.worst() {
+        let verdict = if w.worst < 1e-2 {
+            "ok"
+        } else {
+            "CHECK THIS LAYER"
+        };
+        let layer = w.name.split('/').next().unwrap_or(&w.name);
+        let _ = writeln!(s, "worst layer: {layer} ({:.3e}) — {verdict}", w.worst);
+    }
+    Ok(s)
+}

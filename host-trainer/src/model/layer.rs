@@ -1,0 +1,102 @@
+//! What every built layer is: a [`Layer`] runs forward and backward over a batch with
+//! the model's parameters, which it never owns, so that several threads can run the
+//! same layer on different parts of a batch at once.
+
+use mote_core::rng::Rng;
+use std::fmt;
+
+/// A named tensor of the model: trainable parameters (weights, biases, γ, β) or
+/// buffers (batch-norm running statistics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// `<layer name>/<role>`, e.g. `conv2d_0/weights`.
+    pub name: String,
+    /// Shape, in the kernel's layout (OHWI, `[out][in]`, …).
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: Vec<f32>,
+    /// Index of the top-level layer it belongs to (for freezing).
+    pub layer: usize,
+    /// L1 penalty on it.
+    pub l1: f32,
+    /// L2 penalty on it.
+    pub l2: f32,
+}
+
+/// What a layer reads and writes besides its input and output during one pass.
+pub struct Ctx<'a> {
+    /// Samples in this (part of the) batch.
+    pub batch: usize,
+    /// Training (batch statistics, dropout) or inference.
+    pub train: bool,
+    /// The model's trainable parameters.
+    pub params: &'a [Tensor],
+    /// This pass's copy of the model's buffers (running statistics).
+    pub buffers: &'a mut [Vec<f32>],
+    /// Gradients of `params`, accumulated (`+=`) by backward; empty in forward-only
+    /// passes.
+    pub grads: &'a mut [Vec<f32>],
+    /// Randomness for dropout.
+    pub rng: &'a mut Rng,
+}
+
+/// Per-layer memory one pass keeps between forward and backward, reused across
+/// batches.
+#[derive(Debug, Default, Clone)]
+pub struct Cache {
+    /// Values saved by forward for backward (batch statistics, …).
+    pub saved: Vec<f32>,
+    /// Kernel scratch (im2col columns, …).
+    pub scratch: Vec<f32>,
+    /// Dropout mask.
+    pub mask: Vec<u8>,
+}
+
+impl Cache {
+    /// `scratch` with at least `n` values.
+    pub fn scratch(&mut self, n: usize) -> &mut [f32] {
+        if self.scratch.len() < n {
+            self.scratch.resize(n, 0.0);
+        }
+        &mut self.scratch[..n]
+    }
+}
+
+/// Sizes a summary reports for one layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Trainable parameters.
+    pub params: usize,
+    /// Multiply-accumulates per sample, forward.
+    pub macs: u64,
+}
+
+/// A built layer.
+pub trait Layer: Send + Sync + fmt::Debug {
+    /// The spec's `type`, for summaries and errors.
+    fn kind(&self) -> &'static str;
+    /// Shape of one output sample.
+    fn output_shape(&self) -> &[usize];
+    /// Parameter count and MACs per sample.
+    fn cost(&self) -> Cost;
+    /// Computes `output` (`batch × output_shape`) from `input`.
+    fn forward(
+        &self,
+        cx: &mut Ctx<'_>,
+        input: &[f32],
+        output: &mut [f32],
+        cache: &mut Cache,
+    ) -> crate::Result<()>;
+    /// Accumulates the gradients of the parameters into `cx.grads` and, when asked,
+    /// of the input into `grad_input`, from `grad_output`; `input`, `output` and `cache`
+    /// are those of the matching training forward.
+    fn backward(
+        &self,
+        cx: &mut Ctx<'_>,
+        input: &[f32],
+        output: &[f32],
+        grad_output: &[f32],
+        grad_input: Option<&mut [f32]>,
+        cache: &mut Cache,
+    ) -> crate::Result<()>;
+}

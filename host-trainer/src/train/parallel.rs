@@ -1,0 +1,216 @@
+//! Data-parallel steps: a batch split into contiguous parts, one per thread, each run
+//! forward and backward with its own [`Pass`]; the gradients are then summed in thread
+//! order and the running statistics averaged, so a fixed seed and thread count give
+//! the same result every time.
+//!
+//! Batch normalisation sees the statistics of its thread's part (as PyTorch's
+//! `DataParallel` without synchronised batch norm does), so results depend on the
+//! thread count.
+
+use super::objective::{BatchTargets, Objective};
+use crate::Result;
+use crate::metrics::argmax;
+use crate::model::{Model, Pass};
+use mote_core::rng::Rng;
+
+/// Mixes a run's seed with counters (epoch, batch, thread) into one seed.
+pub fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    for &p in parts {
+        h ^= p
+            .wrapping_add(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(h << 6)
+            .wrapping_add(h >> 2);
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 31;
+    }
+    h
+}
+
+/// The per-thread memory of a run.
+#[derive(Debug)]
+pub struct Workers {
+    /// One pass per thread.
+    pub passes: Vec<Pass>,
+    grads: Vec<Vec<f32>>,
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepStats {
+    /// Summed (not averaged) loss over the batch.
+    pub loss_sum: f64,
+    /// Correct top-1 predictions (classifiers).
+    pub correct: usize,
+    /// Samples in the batch.
+    pub rows: usize,
+}
+
+/// Splits `rows` into at most `threads` contiguous parts of at least two rows (batch
+/// normalisation needs two), as `(start, len)`.
+pub fn shards(rows: usize, threads: usize) -> Vec<(usize, usize)> {
+    let parts = threads.min(rows / 2).max(1);
+    let base = rows / parts;
+    let extra = rows % parts;
+    let mut start = 0;
+    (0..parts)
+        .map(|i| {
+            let len = base + usize::from(i < extra);
+            let s = (start, len);
+            start += len;
+            s
+        })
+        .collect()
+}
+
+impl Workers {
+    /// Memory for `threads` threads running `model`.
+    pub fn new(model: &Model, threads: usize) -> Self {
+        Self {
+            passes: (0..threads.max(1)).map(|_| model.pass(0)).collect(),
+            grads: vec![Vec::new(); threads.max(1)],
+        }
+    }
+
+    /// The summed parameter gradients of the last [`Workers::step`].
+    pub fn grads_mut(&mut self) -> &mut [Vec<f32>] {
+        &mut self.passes[0].grads
+    }
+
+    /// Zeroes every pass's gradients.
+    pub fn zero_grads(&mut self) {
+        for p in &mut self.passes {
+            p.grads.iter_mut().for_each(|g| g.fill(0.0));
+        }
+    }
+
+    /// Runs forward and backward on a batch (`inputs`, `rows` samples) across the
+    /// threads; leaves the summed gradient of the batch-mean loss in
+    /// [`Workers::grads_mut`] and the averaged running statistics in `model.buffers`.
+    /// `seed` drives dropout (each thread gets its own stream).
+    pub fn step(
+        &mut self,
+        model: &mut Model,
+        objective: &Objective,
+        inputs: &[f32],
+        targets: BatchTargets<'_>,
+        seed: u64,
+    ) -> Result<StepStats> {
+        let in_len = model.input_len();
+        let out_len = model.output_len();
+        let rows = inputs.len() / in_len.max(1);
+        let parts = shards(rows, self.passes.len());
+        let scale = 1.0 / objective.denominator(rows, out_len);
+        let model_ref: &Model = model;
+        let run =
+            |(t, (start, len)): (usize, (usize, usize)), pass: &mut Pass, grad: &mut Vec<f32>| {
+                pass.rng = Rng::new(mix(&[seed, t as u64]));
+                let x = &inputs[start * in_len..(start + len) * in_len];
+                let tg = match targets {
+                    BatchTargets::Classes(l) => BatchTargets::Classes(&l[start..start + len]),
+                    BatchTargets::Values(v) => {
+                        let w = v.len() / rows.max(1);
+                        BatchTargets::Values(&v[start * w..(start + len) * w])
+                    }
+                };
+                let out = model_ref.forward(pass, x, true)?;
+                grad.clear();
+                grad.resize(out.len(), 0.0);
+                let loss = objective.sum(out, len, tg, Some(grad), scale)?;
+                let correct = match tg {
+                    BatchTargets::Classes(l) if objective.is_classification() => out
+                        .chunks_exact(out_len)
+                        .zip(l)
+                        .filter(|(row, label)| argmax(row) == **label)
+                        .count(),
+                    _ => 0,
+                };
+                model_ref.backward(pass, x, grad)?;
+                Ok::<_, crate::Error>((f64::from(loss), correct))
+            };
+        let results: Vec<Result<(f64, usize)>> = if parts.len() == 1 {
+            vec![run((0, parts[0]), &mut self.passes[0], &mut self.grads[0])]
+        } else {
+            std::thread::scope(|s| {
+                let mut jobs = self
+                    .passes
+                    .iter_mut()
+                    .zip(self.grads.iter_mut())
+                    .zip(parts.iter().copied().enumerate());
+                let first = jobs.next();
+                let handles: Vec<_> = jobs
+                    .map(|((pass, grad), part)| s.spawn(move || run(part, pass, grad)))
+                    .collect();
+                let mut out = Vec::with_capacity(parts.len());
+                if let Some(((pass, grad), part)) = first {
+                    out.push(run(part, pass, grad));
+                }
+                for h in handles {
+                    out.push(h.join().unwrap_or_else(|_| {
+                        Err(crate::Error::Mismatch {
+                            detail: "a training thread panicked".into(),
+                        })
+                    }));
+                }
+                out
+            })
+        };
+        let mut stats = StepStats {
+            rows,
+            ..Default::default()
+        };
+        for r in results {
+            let (loss, correct) = r?;
+            stats.loss_sum += loss;
+            stats.correct += correct;
+        }
+        // Sum the gradients into pass 0, in thread order.
+        let used = parts.len();
+        let (first, rest) = self.passes.split_at_mut(1);
+        for other in rest.iter_mut().take(used - 1) {
+            for (g, o) in first[0].grads.iter_mut().zip(other.grads.iter_mut()) {
+                g.iter_mut().zip(o.iter()).for_each(|(a, &b)| *a += b);
+                o.fill(0.0);
+            }
+        }
+        // Average the running statistics of the passes that ran; every pass restarts
+        // from the average.
+        for (j, buffer) in model.buffers.iter_mut().enumerate() {
+            buffer.data.fill(0.0);
+            for p in self.passes.iter().take(used) {
+                buffer
+                    .data
+                    .iter_mut()
+                    .zip(&p.buffers[j])
+                    .for_each(|(a, &b)| *a += b);
+            }
+            let inv = 1.0 / used as f32;
+            buffer.data.iter_mut().for_each(|a| *a *= inv);
+            for p in &mut self.passes {
+                p.buffers[j].copy_from_slice(&buffer.data);
+            }
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_batch_with_at_least_two_rows() {
+        assert_eq!(shards(64, 2), vec![(0, 32), (32, 32)]);
+        assert_eq!(shards(5, 2), vec![(0, 3), (3, 2)]);
+        assert_eq!(shards(3, 4), vec![(0, 3)]);
+        assert_eq!(shards(1, 2), vec![(0, 1)]);
+        assert_eq!(shards(7, 3), vec![(0, 3), (3, 2), (5, 2)]);
+    }
+
+    #[test]
+    fn mix_separates_counters() {
+        assert_ne!(mix(&[1, 2]), mix(&[2, 1]));
+        assert_ne!(mix(&[0, 0]), mix(&[0, 1]));
+        assert_eq!(mix(&[7, 9]), mix(&[7, 9]));
+    }
+}
