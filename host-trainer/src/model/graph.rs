@@ -139,7 +139,8 @@ impl Seq {
             let y = &mut rest[0];
             let node = &self.nodes[i];
             let n = cx.batch * node.output_shape().iter().product::<usize>();
-            resize(y, n);
+            // Every layer overwrites its whole output: no need to zero it.
+            y.resize(n, 0.0);
             match (node, &mut work.nodes[i]) {
                 (Node::Layer { layer, .. }, NodeWork::Layer(cache)) => {
                     layer.forward(cx, x, y, cache)?;

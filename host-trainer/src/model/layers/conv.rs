@@ -212,6 +212,13 @@ impl Conv {
     }
 }
 
+/// Scratch for `batch` images' column matrices, capped at 4 Mi floats: the im2col path
+/// then runs one GEMM per chunk of images instead of one per image.
+fn batched(per_image: usize, batch: usize) -> usize {
+    const CAP: usize = 4 << 20;
+    per_image * batch.min((CAP / per_image.max(1)).max(1))
+}
+
 fn spatial(
     site: &Site,
     input: &[usize],
@@ -251,9 +258,14 @@ impl Layer for Conv {
         let w = &cx.params[self.w].data;
         let bias = self.b.map(|b| cx.params[b].data.as_slice());
         let r = match self.at_batch(cx.batch) {
-            Op::Standard(p) => {
-                conv::forward(&p, x, w, bias, y, cache.scratch(conv::scratch_len(&p)))
-            }
+            Op::Standard(p) => conv::forward(
+                &p,
+                x,
+                w,
+                bias,
+                y,
+                cache.scratch(batched(conv::scratch_len(&p), p.batch)),
+            ),
             Op::Depthwise(p) => depthwise::forward(&p, x, w, bias, y),
             Op::Transpose(p) => conv_transpose::forward(
                 &p,
@@ -261,7 +273,7 @@ impl Layer for Conv {
                 w,
                 bias,
                 y,
-                cache.scratch(conv_transpose::scratch_len(&p)),
+                cache.scratch(batched(conv_transpose::scratch_len(&p), p.batch)),
             ),
         };
         r.map_err(|e| self.site.kernel(e))
@@ -280,12 +292,12 @@ impl Layer for Conv {
         let w = &cx.params[self.w].data;
         let r = match self.at_batch(cx.batch) {
             Op::Standard(p) => {
-                let s = cache.scratch(conv::scratch_len(&p));
+                let s = cache.scratch(batched(conv::scratch_len(&p), p.batch));
                 conv::backward(&p, x, w, dy, dx, dw, db, s)
             }
             Op::Depthwise(p) => depthwise::backward(&p, x, w, dy, dx, dw, db),
             Op::Transpose(p) => {
-                let s = cache.scratch(conv_transpose::scratch_len(&p));
+                let s = cache.scratch(batched(conv_transpose::scratch_len(&p), p.batch));
                 conv_transpose::backward(&p, x, w, dy, dx, dw, db, s)
             }
         };

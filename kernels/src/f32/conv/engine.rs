@@ -1,7 +1,8 @@
 //! The convolution passes on a validated [`Geometry`], each on two paths:
 //!
-//! - **im2col + GEMM** (`scratch` is `Some`): per image and group, the
-//!   `out_px × k_len` column matrix (each output pixel's receptive field, padding as
+//! - **im2col + GEMM** (`scratch` is `Some`): per group and chunk of images (as many
+//!   as the scratch holds column matrices for, at least one), the stacked
+//!   `out_px × k_len` column matrices (each output pixel's receptive field, padding as
 //!   zeros) is built in scratch and one GEMM does the rest; when the window is 1×1 with
 //!   stride 1 and no padding the column matrix is the input itself and no scratch is used;
 //! - **direct** (`scratch` is `None`): per output row and tap, one GEMM over the output
@@ -103,8 +104,30 @@ fn im2col(g: &Geometry, x: &[f32], grp: usize, cols: &mut [f32]) -> Result<()> {
     for oh in 0..g.h.output {
         for ow in 0..g.w.output {
             let row = rows.next().ok_or(INTERNAL)?;
+            // A whole kernel row inside the input is one contiguous run of
+            // `kw·in_c` inputs when the taps are adjacent and there is one group.
+            let contiguous = step == 1
+                && g.groups == 1
+                && g.w.dilation == 1
+                && g.w.source(ow, 0).is_some()
+                && g.w.source(ow, kw_n - 1).is_some();
             for kh in 0..g.h.kernel {
                 let ih = g.h.source(oh, kh);
+                if contiguous {
+                    let run = kw_n * cg;
+                    let dst = row
+                        .get_mut(g.k_of_tap(kh * kw_n)..)
+                        .and_then(|d| d.get_mut(..run))
+                        .ok_or(INTERNAL)?;
+                    match (ih, g.w.source(ow, 0)) {
+                        (Some(ih), Some(iw)) => {
+                            let at = (ih * g.w.input + iw) * g.in_c;
+                            dst.copy_from_slice(x.get(at..at + run).ok_or(INTERNAL)?);
+                        }
+                        _ => dst.fill(0.0),
+                    }
+                    continue;
+                }
                 for kw in 0..kw_n {
                     let tap = kh * kw_n + kw;
                     let src = match (ih, g.w.source(ow, kw)) {
@@ -168,12 +191,32 @@ fn col2im(g: &Geometry, cols: &[f32], grp: usize, dx: &mut [f32]) -> Result<()> 
     Ok(())
 }
 
-/// The scratch an im2col pass uses, or `None` for the direct path and the identity
-/// case.
+/// The scratch an im2col pass uses (as many whole column matrices as it holds), or
+/// `None` for the direct path and the identity case.
+/// Images whose column matrices fit in `cols` at once (all of them in the identity
+/// case, which needs none).
+fn images_per_chunk(g: &Geometry, cols: Option<&[f32]>) -> usize {
+    match cols {
+        Some(c) => (c.len() / g.scratch_len().max(1)).clamp(1, g.batch),
+        None => g.batch,
+    }
+}
+
+/// Builds the stacked column matrices of the images in `xs` (group `grp`) in `cols`.
+fn im2col_images(g: &Geometry, xs: &[f32], grp: usize, cols: &mut [f32]) -> Result<usize> {
+    let (in_img, per) = (g.input_len / g.batch, g.scratch_len());
+    let n = xs.len() / in_img;
+    for (xi, ci) in xs.chunks_exact(in_img).zip(cols.chunks_exact_mut(per)) {
+        im2col(g, xi, grp, ci)?;
+    }
+    Ok(n * per)
+}
+
 fn columns<'s>(g: &Geometry, scratch: Option<&'s mut [f32]>) -> Result<Option<&'s mut [f32]>> {
     match scratch {
         Some(s) if !g.im2col_is_identity() => {
-            Ok(Some(s.get_mut(..g.scratch_len()).ok_or(INTERNAL)?))
+            let whole = s.len() - s.len() % g.scratch_len().max(1);
+            Ok(Some(s.get_mut(..whole).ok_or(INTERNAL)?))
         }
         _ => Ok(None),
     }
@@ -189,10 +232,8 @@ pub(crate) fn forward(
 ) -> Result<()> {
     let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
     let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
-    let direct = scratch.is_none();
-    let mut cols = columns(g, scratch)?;
-    for (xi, yi) in x.chunks_exact(in_img).zip(y.chunks_exact_mut(out_img)) {
-        if direct {
+    if scratch.is_none() {
+        for (xi, yi) in x.chunks_exact(in_img).zip(y.chunks_exact_mut(out_img)) {
             for_each_run(g, |run| {
                 for grp in 0..g.groups {
                     let a = MatRef::new(
@@ -213,17 +254,22 @@ pub(crate) fn forward(
                 }
                 Ok(())
             })?;
-            continue;
         }
+        return Ok(());
+    }
+    let mut cols = columns(g, scratch)?;
+    let chunk = images_per_chunk(g, cols.as_deref());
+    for (xs, ys) in x.chunks(chunk * in_img).zip(y.chunks_mut(chunk * out_img)) {
+        let rows = xs.len() / in_img * out_px;
         for grp in 0..g.groups {
             let a = match cols.as_deref_mut() {
                 Some(cols) => {
-                    im2col(g, xi, grp, cols)?;
-                    MatRef::row_major(cols, out_px, g.k_len())?
+                    let len = im2col_images(g, xs, grp, cols)?;
+                    MatRef::row_major(cols.get(..len).ok_or(INTERNAL)?, rows, g.k_len())?
                 }
-                None => MatRef::new(tail(xi, grp * cg)?, out_px, cg, g.in_c, 1)?,
+                None => MatRef::new(tail(xs, grp * cg)?, rows, cg, g.in_c, 1)?,
             };
-            let c = MatMut::new(tail_mut(yi, grp * og)?, out_px, og, g.out_c, 1)?;
+            let c = MatMut::new(tail_mut(ys, grp * og)?, rows, og, g.out_c, 1)?;
             sgemm(1.0, a, weights(g, w, grp)?, 1.0, c)?;
         }
     }
@@ -240,10 +286,8 @@ pub(crate) fn grad_input(
 ) -> Result<()> {
     let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
     let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
-    let direct = scratch.is_none();
-    let mut cols = columns(g, scratch)?;
-    for (dyi, dxi) in dy.chunks_exact(out_img).zip(dx.chunks_exact_mut(in_img)) {
-        if direct {
+    if scratch.is_none() {
+        for (dyi, dxi) in dy.chunks_exact(out_img).zip(dx.chunks_exact_mut(in_img)) {
             for_each_run(g, |run| {
                 for grp in 0..g.groups {
                     let a =
@@ -259,24 +303,36 @@ pub(crate) fn grad_input(
                 }
                 Ok(())
             })?;
-            continue;
         }
+        return Ok(());
+    }
+    let mut cols = columns(g, scratch)?;
+    let chunk = images_per_chunk(g, cols.as_deref());
+    let per = g.scratch_len();
+    for (dys, dxs) in dy
+        .chunks(chunk * out_img)
+        .zip(dx.chunks_mut(chunk * in_img))
+    {
+        let rows = dys.len() / out_img * out_px;
         for grp in 0..g.groups {
-            let a = MatRef::new(tail(dyi, grp * og)?, out_px, og, g.out_c, 1)?;
+            let a = MatRef::new(tail(dys, grp * og)?, rows, og, g.out_c, 1)?;
             let b = weights(g, w, grp)?.t();
             match cols.as_deref_mut() {
                 Some(cols) => {
+                    let cols = cols.get_mut(..rows / out_px * per).ok_or(INTERNAL)?;
                     sgemm(
                         1.0,
                         a,
                         b,
                         0.0,
-                        MatMut::row_major(&mut *cols, out_px, g.k_len())?,
+                        MatMut::row_major(&mut *cols, rows, g.k_len())?,
                     )?;
-                    col2im(g, cols, grp, dxi)?;
+                    for (ci, dxi) in cols.chunks_exact(per).zip(dxs.chunks_exact_mut(in_img)) {
+                        col2im(g, ci, grp, dxi)?;
+                    }
                 }
                 None => {
-                    let c = MatMut::new(tail_mut(dxi, grp * cg)?, out_px, cg, g.in_c, 1)?;
+                    let c = MatMut::new(tail_mut(dxs, grp * cg)?, rows, cg, g.in_c, 1)?;
                     sgemm(1.0, a, b, 1.0, c)?;
                 }
             }
@@ -296,10 +352,8 @@ pub(crate) fn grad_weights(
     let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
     let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
     let l = g.layout;
-    let direct = scratch.is_none();
-    let mut cols = columns(g, scratch)?;
-    for (xi, dyi) in x.chunks_exact(in_img).zip(dy.chunks_exact(out_img)) {
-        if direct {
+    if scratch.is_none() {
+        for (xi, dyi) in x.chunks_exact(in_img).zip(dy.chunks_exact(out_img)) {
             for_each_run(g, |run| {
                 for grp in 0..g.groups {
                     let a =
@@ -323,16 +377,21 @@ pub(crate) fn grad_weights(
                 }
                 Ok(())
             })?;
-            continue;
         }
+        return Ok(());
+    }
+    let mut cols = columns(g, scratch)?;
+    let chunk = images_per_chunk(g, cols.as_deref());
+    for (xs, dys) in x.chunks(chunk * in_img).zip(dy.chunks(chunk * out_img)) {
+        let rows = xs.len() / in_img * out_px;
         for grp in 0..g.groups {
-            let a = MatRef::new(tail(dyi, grp * og)?, out_px, og, g.out_c, 1)?.t();
+            let a = MatRef::new(tail(dys, grp * og)?, rows, og, g.out_c, 1)?.t();
             let b = match cols.as_deref_mut() {
                 Some(cols) => {
-                    im2col(g, xi, grp, cols)?;
-                    MatRef::row_major(cols, out_px, g.k_len())?
+                    let len = im2col_images(g, xs, grp, cols)?;
+                    MatRef::row_major(cols.get(..len).ok_or(INTERNAL)?, rows, g.k_len())?
                 }
-                None => MatRef::new(tail(xi, grp * cg)?, out_px, cg, g.in_c, 1)?,
+                None => MatRef::new(tail(xs, grp * cg)?, rows, cg, g.in_c, 1)?,
             };
             let c = MatMut::new(
                 tail_mut(dw, g.group_offset(grp))?,
