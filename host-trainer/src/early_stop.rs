@@ -18,18 +18,29 @@ pub enum Mode {
     Max,
 }
 
+impl Mode {
+    /// [`Mode::Min`], the default (for losses).
+    pub fn min() -> Self {
+        Self::Min
+    }
+}
+
 /// Early-stopping settings (Keras's `EarlyStopping`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Epochs without improvement after which training stops (0: at the first one).
     pub patience: usize,
     /// How much better than the best a metric must be to count as an improvement; its
     /// sign is ignored, as in Keras.
+    #[serde(default)]
     pub min_delta: f32,
     /// Whether lower or higher metrics are better.
+    #[serde(default = "Mode::min")]
     pub mode: Mode,
     /// Whether training should end with the weights of the best epoch rather than the
     /// last (see [`EarlyStopState::epoch_to_restore`]).
+    #[serde(default)]
     pub restore_best: bool,
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// Which random perturbations to apply to training images; the default applies none.
 /// Stored in the training config (hence serde).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct Augment {
     /// Random translation of up to ±`shift` pixels on each axis, zero fill.
     pub shift: usize,

@@ -268,6 +268,18 @@ impl Spec {
         if let Some(es) = &t.early_stopping {
             es.validate()
                 .map_err(|e| Error::spec("training.early_stopping", e.to_string()))?;
+            let grows = t.monitor.ends_with("accuracy");
+            if grows != (es.mode == crate::early_stop::Mode::Max) {
+                return Err(Error::spec(
+                    "training.early_stopping.mode",
+                    format!(
+                        "'{}' {} as it improves: set mode = \"{}\"",
+                        t.monitor,
+                        if grows { "grows" } else { "shrinks" },
+                        if grows { "max" } else { "min" }
+                    ),
+                ));
+            }
         }
         super::optimizer::Rule::from_spec(&t.optimizer)?;
         Ok(())

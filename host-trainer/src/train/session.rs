@@ -92,6 +92,9 @@ pub struct Prepared {
     pub test: Option<Dataset>,
     /// The normalisation fitted on `train` and applied to all three.
     pub normalisation: Normalisation,
+    /// `[h, w, c]` of the samples as the files hold them, when they are images (the
+    /// model may see them flattened; augmentation works on the images).
+    pub image: Option<[usize; 3]>,
 }
 
 /// Loads, limits, splits and normalises the data of `spec` for a model with `input`.
@@ -108,6 +111,7 @@ pub fn prepare(spec: &Spec, data_dir: Option<&Path>, limit: Option<usize>) -> Re
         (train, None)
     };
     let normalisation = super::data::normalisation(&spec.data, &train)?;
+    let image = image_shape(&train.sample_shape);
     for ds in std::iter::once(&mut train)
         .chain(val.as_mut())
         .chain(test.as_mut())
@@ -125,6 +129,7 @@ pub fn prepare(spec: &Spec, data_dir: Option<&Path>, limit: Option<usize>) -> Re
         val,
         test,
         normalisation,
+        image,
     })
 }
 
@@ -236,8 +241,16 @@ pub fn run(opts: &Options) -> Result<Outcome> {
     let mut progress = Progress::new(opts.progress, t.epochs);
     let batches = data.train.len().div_ceil(t.batch);
     let in_len = model.input_len();
-    let image = image_shape(&data.train.sample_shape);
     let augment = t.augment.clone().filter(|a| !a.is_identity());
+    if augment.is_some() && data.image.is_none() {
+        return Err(Error::spec(
+            "training.augment",
+            format!(
+                "augmentation needs image samples [h, w, c]; the data has {:?}",
+                data.train.sample_shape
+            ),
+        ));
+    }
     let mut order: Vec<usize> = (0..data.train.len()).collect();
     let mut inputs = Vec::with_capacity(t.batch * in_len);
     let mut labels = Vec::with_capacity(t.batch);
@@ -268,10 +281,11 @@ pub fn run(opts: &Options) -> Result<Outcome> {
         let started = Instant::now();
         let lr = scheduler.lr();
         let mut rng = Rng::new(mix(&[t.seed, epoch as u64, 1]));
+        // Each epoch's order depends on (seed, epoch) alone, so a resumed run sees the
+        // same batches as an uninterrupted one.
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
         if t.shuffle {
             rng.shuffle(&mut order);
-        } else {
-            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
         }
         progress.start_epoch(epoch + 1, batches);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
@@ -281,7 +295,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
                 continue;
             }
             data.train.gather(idx, &mut inputs)?;
-            if let (Some(a), Some(shape)) = (&augment, image) {
+            if let (Some(a), Some(shape)) = (&augment, data.image) {
                 a.apply(shape, &mut inputs, &mut rng)?;
             }
             let targets = match &data.train.targets {
