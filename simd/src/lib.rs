@@ -10,7 +10,7 @@
 //! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
 //! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product |
 //! | [`tune`] | the GEMM's tile and block sizes |
-//! | `arch` | the micro-kernels per instruction set (today: `scalar`) and the dispatch point |
+//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time) and the dispatch point |
 //!
 //! Every public function validates its arguments and returns
 //! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and
@@ -19,6 +19,12 @@
 #![warn(missing_docs)]
 
 pub(crate) mod arch;
+
+/// The instruction-set path the micro-kernels take on this CPU (`"avx2+fma"` or
+/// `"scalar"`), for benchmark reports.
+pub fn isa() -> &'static str {
+    arch::name()
+}
 pub mod dot;
 pub mod gemm;
 pub mod tune;

@@ -575,6 +575,17 @@ proptest! {
         conv::forward(&c.p, &c.x, &c.w, Some(&c.b), &mut y2, &mut vec![f32::NAN; many]).unwrap();
         prop_assert_eq!(y1, y2);
         prop_assert_eq!(conv_backward_with(&c, one)[0].clone(), conv_backward_with(&c, many)[0].clone());
+
+        // Backward straight after forward reuses forward's columns: same gradients.
+        let mut scratch = vec![f32::NAN; one * c.p.batch];
+        let mut y3 = vec![f32::NAN; len];
+        conv::forward(&c.p, &c.x, &c.w, Some(&c.b), &mut y3, &mut scratch).unwrap();
+        let (mut dx, mut dw, mut db) = (vec![1.0; c.x.len()], vec![1.0; c.w.len()], vec![1.0; c.b.len()]);
+        conv::backward_after_forward(
+            &c.p, &c.x, &c.w, &c.g, Some(&mut dx), Some(&mut dw), Some(&mut db), &mut scratch,
+        )
+        .unwrap();
+        prop_assert_eq!([dx, dw, db], conv_backward_with(&c, one)[0].clone());
     }
 
     #[test]

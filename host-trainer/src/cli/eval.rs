@@ -29,7 +29,8 @@ pub fn run(model: &Path, data: Option<&Path>, threads: usize, json: bool) -> Res
         last_kind(&net),
     )?;
     objective.check_targets(&test.targets, net.output_len())?;
-    let ev = evaluate(&net, &test, &objective, 256, threads)?;
+    let pool = crate::train::parallel::Pool::new(threads)?;
+    let ev = evaluate(&net, &test, &objective, 256, &pool)?;
     let mut out = String::new();
     let k = spec.training.top_k;
     match &test.targets {

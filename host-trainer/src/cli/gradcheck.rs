@@ -6,7 +6,7 @@ use crate::data::Targets;
 use crate::model::Model;
 use crate::train::Spec;
 use crate::train::objective::{BatchTargets, Objective};
-use crate::train::parallel::{Workers, mix};
+use crate::train::parallel::{Pool, Workers, mix};
 use crate::train::session::{last_kind, prepare};
 use crate::{Error, Result};
 use mote_core::rng::Rng;
@@ -72,7 +72,7 @@ pub fn check_mismatched(
     let denom = f64::from(objective.denominator(rows, model.output_len()));
     let mut workers = Workers::new(model, 1);
     // Both the analytic step and every loss below use thread 0's dropout stream.
-    workers.step(model, objective, inputs, targets, seed)?;
+    workers.step(model, objective, inputs, targets, seed, &Pool::new(1)?)?;
     let analytic: Vec<Vec<f32>> = workers.grads_mut().to_vec();
     let saved_buffers: Vec<Vec<f32>> = model.buffers.iter().map(|b| b.data.clone()).collect();
     let loss = |model: &Model| -> Result<f64> {

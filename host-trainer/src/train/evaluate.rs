@@ -18,13 +18,13 @@ pub struct Evaluation {
     pub outputs: Vec<f32>,
 }
 
-/// Evaluates `model` on `data` in batches of `batch` over `threads` threads.
+/// Evaluates `model` on `data` in batches of `batch` on the pool's threads.
 pub fn evaluate(
     model: &Model,
     data: &Dataset,
     objective: &Objective,
     batch: usize,
-    threads: usize,
+    pool: &super::parallel::Pool,
 ) -> Result<Evaluation> {
     let n = data.len();
     if n == 0 {
@@ -42,7 +42,7 @@ pub fn evaluate(
             ),
         });
     }
-    let parts = super::parallel::shards(n, threads);
+    let parts = super::parallel::shards(n, pool.threads());
     let run = |(start, len): (usize, usize)| -> Result<(f64, Vec<f32>)> {
         let mut pass = model.pass(0);
         let mut loss = 0.0f64;
@@ -64,20 +64,7 @@ pub fn evaluate(
         }
         Ok((loss, outputs))
     };
-    let run = &run;
-    let results: Vec<Result<(f64, Vec<f32>)>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = parts.iter().map(|&p| sc.spawn(move || run(p))).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Mismatch {
-                        detail: "an evaluation thread panicked".into(),
-                    })
-                })
-            })
-            .collect()
-    });
+    let results = pool.map(parts, run);
     let mut loss = 0.0;
     let mut outputs = Vec::with_capacity(n * out_len);
     for r in results {

@@ -158,56 +158,80 @@ impl Rule {
     }
 }
 
-/// A rule and its state over a model's tensors.
+/// Elements per optimiser chunk: every tensor is updated in chunks of this many
+/// elements (the last one shorter), each with its own state slice, so the chunks can be
+/// spread over threads. The rules are element-wise, so chunking changes no result.
+pub const CHUNK: usize = 1 << 14;
+
+/// A rule and its state over a model's tensors, one state slice per [`CHUNK`] of each
+/// tensor (tensor by tensor, chunk by chunk).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Optimizer {
     /// The rule.
     pub rule: Rule,
     /// Steps taken so far.
     pub step: u64,
-    /// One state slice per parameter tensor.
+    /// One state slice per chunk.
     pub state: Vec<Vec<f32>>,
+}
+
+/// The chunks of a tensor of `n` elements: `⌈n / CHUNK⌉`, at least one.
+fn chunk_count(n: usize) -> usize {
+    n.div_ceil(CHUNK).max(1)
 }
 
 impl Optimizer {
     /// Fresh state for tensors of `sizes`.
     pub fn new(rule: Rule, sizes: &[usize]) -> Self {
+        let state = sizes
+            .iter()
+            .flat_map(|&n| (0..chunk_count(n)).map(move |c| (n - (c * CHUNK).min(n)).min(CHUNK)))
+            .map(|len| vec![0.0; rule.state_len(len)])
+            .collect();
         Self {
             rule,
             step: 0,
-            state: sizes
-                .iter()
-                .map(|&n| vec![0.0; rule.state_len(n)])
-                .collect(),
+            state,
         }
     }
 
-    /// One step over every tensor whose `trainable` flag is set, at `lr`.
+    /// One step at `lr` over every tensor whose `trainable` flag is set, its chunks
+    /// spread over the pool's threads.
     pub fn update(
         &mut self,
         lr: f32,
         params: &mut [&mut [f32]],
         grads: &[Vec<f32>],
         trainable: &[bool],
+        pool: &super::parallel::Pool,
     ) -> Result<()> {
         self.step += 1;
         let t = self.step;
-        for (((p, g), s), &on) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.state.iter_mut())
-            .zip(trainable)
-        {
-            if !on {
-                continue;
+        let rule = self.rule;
+        let mut state = self.state.iter_mut();
+        let mut jobs = Vec::new();
+        for ((p, g), &on) in params.iter_mut().zip(grads).zip(trainable) {
+            let n = chunk_count(p.len());
+            let mut pc = p.chunks_mut(CHUNK);
+            let mut gc = g.chunks(CHUNK);
+            for _ in 0..n {
+                let s = state.next().ok_or_else(|| Error::Mismatch {
+                    detail: "optimizer state has fewer chunks than the model".into(),
+                })?;
+                let (p, g) = (pc.next().unwrap_or(&mut []), gc.next().unwrap_or(&[]));
+                if on && !p.is_empty() {
+                    jobs.push((p, g, s));
+                }
             }
-            match &self.rule {
+        }
+        pool.for_each(jobs, |(p, g, s)| {
+            match &rule {
                 Rule::Sgd(r) => sgd::step(r, lr, t, p, g, s),
                 Rule::Adam(r) => adam::step(r, lr, t, p, g, s),
                 Rule::Rmsprop(r) => rmsprop::step(r, lr, t, p, g, s),
                 Rule::Adagrad(r) => adagrad::step(r, lr, t, p, g, s),
             }?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

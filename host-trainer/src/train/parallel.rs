@@ -27,6 +27,51 @@ pub fn mix(parts: &[u64]) -> u64 {
     h
 }
 
+/// A fixed set of worker threads, started once per run: spawning threads per batch
+/// costs more than a small model's whole step.
+pub struct Pool {
+    inner: rayon::ThreadPool,
+    threads: usize,
+}
+
+impl Pool {
+    /// A pool of `threads` threads (at least one).
+    pub fn new(threads: usize) -> Result<Self> {
+        let threads = threads.max(1);
+        let inner = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("mote-worker-{i}"))
+            .build()
+            .map_err(|e| crate::Error::Mismatch {
+                detail: format!("cannot start {threads} worker threads: {e}"),
+            })?;
+        Ok(Self { inner, threads })
+    }
+
+    /// Its thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// `f` of every job, in the jobs' order, computed on the pool's threads.
+    pub fn map<J: Send, R: Send>(&self, jobs: Vec<J>, f: impl Fn(J) -> R + Sync + Send) -> Vec<R> {
+        use rayon::prelude::*;
+        if self.threads == 1 || jobs.len() <= 1 {
+            return jobs.into_iter().map(f).collect();
+        }
+        self.inner.install(|| jobs.into_par_iter().map(f).collect())
+    }
+
+    /// Runs `f` on every job on the pool's threads; the first error in job order wins.
+    pub fn for_each<J: Send>(
+        &self,
+        jobs: Vec<J>,
+        f: impl Fn(J) -> Result<()> + Sync + Send,
+    ) -> Result<()> {
+        self.map(jobs, f).into_iter().collect()
+    }
+}
+
 /// The per-thread memory of a run.
 #[derive(Debug)]
 pub struct Workers {
@@ -95,6 +140,7 @@ impl Workers {
         inputs: &[f32],
         targets: BatchTargets<'_>,
         seed: u64,
+        pool: &Pool,
     ) -> Result<StepStats> {
         let in_len = model.input_len();
         let out_len = model.output_len();
@@ -128,33 +174,14 @@ impl Workers {
                 model_ref.backward(pass, x, grad)?;
                 Ok::<_, crate::Error>((f64::from(loss), correct))
             };
-        let results: Vec<Result<(f64, usize)>> = if parts.len() == 1 {
-            vec![run((0, parts[0]), &mut self.passes[0], &mut self.grads[0])]
-        } else {
-            std::thread::scope(|s| {
-                let mut jobs = self
-                    .passes
-                    .iter_mut()
-                    .zip(self.grads.iter_mut())
-                    .zip(parts.iter().copied().enumerate());
-                let first = jobs.next();
-                let handles: Vec<_> = jobs
-                    .map(|((pass, grad), part)| s.spawn(move || run(part, pass, grad)))
-                    .collect();
-                let mut out = Vec::with_capacity(parts.len());
-                if let Some(((pass, grad), part)) = first {
-                    out.push(run(part, pass, grad));
-                }
-                for h in handles {
-                    out.push(h.join().unwrap_or_else(|_| {
-                        Err(crate::Error::Mismatch {
-                            detail: "a training thread panicked".into(),
-                        })
-                    }));
-                }
-                out
-            })
-        };
+        let jobs: Vec<_> = self
+            .passes
+            .iter_mut()
+            .zip(self.grads.iter_mut())
+            .zip(parts.iter().copied().enumerate())
+            .map(|((pass, grad), part)| (part, pass, grad))
+            .collect();
+        let results = pool.map(jobs, |(part, pass, grad)| run(part, pass, grad));
         let mut stats = StepStats {
             rows,
             ..Default::default()
@@ -164,14 +191,42 @@ impl Workers {
             stats.loss_sum += loss;
             stats.correct += correct;
         }
-        // Sum the gradients into pass 0, in thread order.
+        // Sum the gradients into pass 0, in thread order, chunk by chunk over the
+        // threads.
         let used = parts.len();
-        let (first, rest) = self.passes.split_at_mut(1);
-        for other in rest.iter_mut().take(used - 1) {
-            for (g, o) in first[0].grads.iter_mut().zip(other.grads.iter_mut()) {
-                g.iter_mut().zip(o.iter()).for_each(|(a, &b)| *a += b);
-                o.fill(0.0);
+        if used > 1 {
+            let mut per_pass: Vec<Vec<&mut [f32]>> = self
+                .passes
+                .iter_mut()
+                .take(used)
+                .map(|p| {
+                    p.grads
+                        .iter_mut()
+                        .flat_map(|g| g.chunks_mut(super::optimizer::CHUNK))
+                        .collect()
+                })
+                .collect();
+            let mut jobs: Vec<Vec<&mut [f32]>> = Vec::new();
+            let chunks = per_pass.first().map_or(0, Vec::len);
+            for _ in 0..chunks {
+                jobs.push(Vec::with_capacity(used));
             }
+            for pass in per_pass.iter_mut() {
+                for (job, chunk) in jobs.iter_mut().zip(pass.drain(..)) {
+                    job.push(chunk);
+                }
+            }
+            pool.for_each(jobs, |mut job| {
+                let (first, rest) = job.split_at_mut(1);
+                for other in rest {
+                    first[0]
+                        .iter_mut()
+                        .zip(other.iter())
+                        .for_each(|(a, &b)| *a += b);
+                    other.fill(0.0);
+                }
+                Ok(())
+            })?;
         }
         // Average the running statistics of the passes that ran; every pass restarts
         // from the average.

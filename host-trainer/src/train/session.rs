@@ -237,6 +237,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
         start_epoch = ck.header.epoch;
     }
 
+    let pool = super::parallel::Pool::new(threads)?;
     let mut workers = Workers::new(&model, threads);
     let mut progress = Progress::new(opts.progress, t.epochs);
     let batches = data.train.len().div_ceil(t.batch);
@@ -313,7 +314,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
                 }
             };
             let seed = mix(&[t.seed, epoch as u64, b as u64, 2]);
-            let stats = workers.step(&mut model, &objective, &inputs, targets, seed)?;
+            let stats = workers.step(&mut model, &objective, &inputs, targets, seed, &pool)?;
             let mut batch_loss =
                 stats.loss_sum / f64::from(objective.denominator(stats.rows, model.output_len()));
             batch_loss += regularise(&model, workers.grads_mut())?;
@@ -343,7 +344,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
                 .iter_mut()
                 .map(|p| p.data.as_mut_slice())
                 .collect();
-            optimizer.update(lr, &mut params, workers.grads_mut(), &trainable)?;
+            optimizer.update(lr, &mut params, workers.grads_mut(), &trainable, &pool)?;
             workers.zero_grads();
             loss_sum += batch_loss * stats.rows as f64;
             correct += stats.correct;
@@ -358,7 +359,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
             .is_classification()
             .then(|| correct as f32 / seen.max(1) as f32);
         let val = match &data.val {
-            Some(v) => Some(evaluate(&model, v, &objective, 256, threads)?),
+            Some(v) => Some(evaluate(&model, v, &objective, 256, &pool)?),
             None => None,
         };
         let record = EpochRecord {
@@ -431,7 +432,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
         ));
     }
     let test: Option<Evaluation> = match &data.test {
-        Some(ts) => Some(evaluate(&model, ts, &objective, 256, threads)?),
+        Some(ts) => Some(evaluate(&model, ts, &objective, 256, &pool)?),
         None => None,
     };
     let last = history.last();

@@ -310,7 +310,7 @@ fn run_backward(
     }
     // In C's terms: C's input is grad_output, C's output gradient is `input`.
     if let Some(dw) = grad_weights {
-        engine::grad_weights(g, grad_output, input, dw, scratch.as_deref_mut())?;
+        engine::grad_weights(g, grad_output, input, dw, scratch.as_deref_mut(), false)?;
     }
     if let Some(dx) = grad_input {
         engine::forward(g, grad_output, weights, dx, scratch)?;

@@ -292,8 +292,9 @@ impl Layer for Conv {
         let w = &cx.params[self.w].data;
         let r = match self.at_batch(cx.batch) {
             Op::Standard(p) => {
+                // The cache still holds the columns this layer's forward built.
                 let s = cache.scratch(batched(conv::scratch_len(&p), p.batch));
-                conv::backward(&p, x, w, dy, dx, dw, db, s)
+                conv::backward_after_forward(&p, x, w, dy, dx, dw, db, s)
             }
             Op::Depthwise(p) => depthwise::backward(&p, x, w, dy, dx, dw, db),
             Op::Transpose(p) => {

@@ -257,6 +257,37 @@ pub fn backward(
         grad_output,
         [grad_input, grad_weights, grad_bias],
         Some(scratch),
+        false,
+    )
+}
+
+/// [`backward`] straight after [`forward`] with the same `params`, `input` and
+/// `scratch`, untouched in between: when the scratch holds the column matrices of
+/// every image (at least `batch ×` [`scratch_len`] floats) and there is one group, the
+/// weight gradient reuses the columns forward built instead of building them again.
+/// Otherwise it is [`backward`]. Scratch that does not hold forward's columns gives
+/// wrong weight gradients (never a panic).
+#[allow(clippy::too_many_arguments)]
+pub fn backward_after_forward(
+    params: &Params,
+    input: &[f32],
+    weights: &[f32],
+    grad_output: &[f32],
+    grad_input: Option<&mut [f32]>,
+    grad_weights: Option<&mut [f32]>,
+    grad_bias: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) -> Result<()> {
+    let g = params.geometry()?;
+    check_capacity("conv: scratch", g.scratch_len(), scratch.len())?;
+    run_backward(
+        &g,
+        input,
+        weights,
+        grad_output,
+        [grad_input, grad_weights, grad_bias],
+        Some(scratch),
+        true,
     )
 }
 
@@ -279,6 +310,7 @@ pub fn backward_direct(
         grad_output,
         [grad_input, grad_weights, grad_bias],
         None,
+        false,
     )
 }
 
@@ -289,6 +321,7 @@ fn run_backward(
     grad_output: &[f32],
     [grad_input, grad_weights, grad_bias]: [Option<&mut [f32]>; 3],
     mut scratch: Option<&mut [f32]>,
+    columns_built: bool,
 ) -> Result<()> {
     check(g, input, weights)?;
     check_len("conv: grad_output", g.output_len, grad_output.len())?;
@@ -302,7 +335,14 @@ fn run_backward(
         check_len("conv: grad_bias", g.out_c, d.len())?;
     }
     if let Some(dw) = grad_weights {
-        engine::grad_weights(g, input, grad_output, dw, scratch.as_deref_mut())?;
+        engine::grad_weights(
+            g,
+            input,
+            grad_output,
+            dw,
+            scratch.as_deref_mut(),
+            columns_built,
+        )?;
     }
     if let Some(dx) = grad_input {
         engine::grad_input(g, grad_output, weights, dx, scratch)?;

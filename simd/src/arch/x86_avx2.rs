@@ -1,0 +1,268 @@
+//! x86-64 AVX2 + FMA micro-kernels, chosen at run time when the CPU (and the OS, which
+//! must save the 256-bit registers) supports them.
+//!
+//! The tile keeps each of its `R` rows of `NR = 8` accumulators in one 256-bit register
+//! and updates them with fused multiply-adds: every product is added unrounded, so
+//! results differ from the scalar path's in the last bits (each accumulator still sums
+//! its `k` products in order `p = 0, 1, …`). `dot` keeps the scalar path's eight lanes
+//! and pairwise combination, with fused multiply-adds in the lanes.
+
+use super::scalar::Update;
+use crate::tune::NR;
+use core::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps,
+};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+// The tile holds one row of the packed panel in one register.
+const _: () = assert!(NR == 8);
+
+const UNKNOWN: u8 = 0;
+const ABSENT: u8 = 1;
+const PRESENT: u8 = 2;
+static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Whether AVX2 and FMA can be used: CPUID says the CPU has them and XGETBV says the OS
+/// saves the YMM registers. Probed once, then cached.
+#[inline]
+pub(crate) fn available() -> bool {
+    match DETECTED.load(Ordering::Relaxed) {
+        PRESENT => true,
+        ABSENT => false,
+        _ => {
+            let found = probe();
+            DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
+            found
+        }
+    }
+}
+
+fn probe() -> bool {
+    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
+    let (leaf1, max_leaf) = (__cpuid(1), __cpuid(0).eax);
+    let fma = leaf1.ecx & (1 << 12) != 0;
+    let osxsave = leaf1.ecx & (1 << 27) != 0;
+    let avx = leaf1.ecx & (1 << 28) != 0;
+    if !(fma && osxsave && avx && max_leaf >= 7) {
+        return false;
+    }
+    // SAFETY: OSXSAVE is set, so the OS has enabled XGETBV.
+    let xcr0 = unsafe { _xgetbv(0) };
+    let leaf7 = __cpuid_count(7, 0);
+    let ymm_saved = xcr0 & 0b110 == 0b110;
+    let avx2 = leaf7.ebx & (1 << 5) != 0;
+    ymm_saved && avx2
+}
+
+/// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile), same contract.
+///
+/// # Safety
+///
+/// As for the scalar tile, and [`available`] must have returned true.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn tile<const R: usize>(
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    panel: &[f32],
+    alpha: f32,
+    update: Update,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+    nr: usize,
+) {
+    debug_assert!(nr <= NR && panel.len() % NR == 0);
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mut col = 0;
+    for b in panel.chunks_exact(NR) {
+        // SAFETY: `b` holds NR = 8 floats; unaligned loads are allowed.
+        let bv = unsafe { _mm256_loadu_ps(b.as_ptr()) };
+        for (i, acc_i) in acc.iter_mut().enumerate() {
+            let at = i * rsa + col;
+            debug_assert!(at < a.len());
+            // SAFETY: `i·rsa + p·csa` with i < R, p < kc is in bounds by the caller's
+            // contract.
+            let ai = unsafe { *a.get_unchecked(at) };
+            *acc_i = _mm256_fmadd_ps(_mm256_set1_ps(ai), bv, *acc_i);
+        }
+        col += csa;
+    }
+    let scale = _mm256_set1_ps(alpha);
+    for (i, acc_i) in acc.iter().enumerate() {
+        let v = _mm256_mul_ps(*acc_i, scale);
+        let row = i * rsc;
+        if csc == 1 && nr == NR {
+            debug_assert!(row + NR <= c.len());
+            // SAFETY: i < R, columns 0..NR = nr: in bounds by the caller's contract.
+            let p = unsafe { c.as_mut_ptr().add(row) };
+            // SAFETY: `p` points at NR in-bounds floats (above).
+            let out = match update {
+                Update::Overwrite => v,
+                Update::Scale(beta) => unsafe {
+                    _mm256_fmadd_ps(_mm256_loadu_ps(p), _mm256_set1_ps(beta), v)
+                },
+                Update::Accumulate => unsafe { _mm256_add_ps(_mm256_loadu_ps(p), v) },
+            };
+            // SAFETY: as for the loads.
+            unsafe { _mm256_storeu_ps(p, out) };
+            continue;
+        }
+        let mut lanes = [0.0f32; NR];
+        // SAFETY: `lanes` holds NR floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+        for (j, &x) in lanes.iter().enumerate().take(nr) {
+            let at = row + j * csc;
+            debug_assert!(at < c.len());
+            // SAFETY: i < R, j < nr: in bounds by the caller's contract.
+            let cij = unsafe { c.get_unchecked_mut(at) };
+            *cij = match update {
+                Update::Overwrite => x,
+                Update::Scale(beta) => x + beta * *cij,
+                Update::Accumulate => *cij + x,
+            };
+        }
+    }
+}
+
+/// The AVX2 + FMA version of [`scalar::dot`](super::scalar::dot).
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let body = n - n % 8;
+    let mut acc: __m256 = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 8 ≤ body ≤ the length of both slices.
+        acc = unsafe {
+            _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(i)),
+                _mm256_loadu_ps(b.as_ptr().add(i)),
+                acc,
+            )
+        };
+        i += 8;
+    }
+    let mut l = [0.0f32; 8];
+    // SAFETY: `l` holds 8 floats.
+    unsafe { _mm256_storeu_ps(l.as_mut_ptr(), acc) };
+    let mut tail = 0.0f32;
+    for (&x, &y) in a[body..n].iter().zip(&b[body..n]) {
+        tail += x * y;
+    }
+    let even = (l[0] + l[4]) + (l[2] + l[6]);
+    let odd = (l[1] + l[5]) + (l[3] + l[7]);
+    (even + odd) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::scalar;
+
+    /// A small deterministic generator (no dependency in a no_std crate's tests).
+    fn values(n: usize, seed: u32, integers: bool) -> [f32; 512] {
+        let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        core::array::from_fn(|i| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            if i >= n {
+                0.0
+            } else if integers {
+                (s % 9) as f32 - 4.0
+            } else {
+                (s % 20_001) as f32 / 10_000.0 - 1.0
+            }
+        })
+    }
+
+    /// Runs the AVX2 and scalar tiles on the same arguments, returns both outputs.
+    fn both<const R: usize>(
+        kc: usize,
+        nr: usize,
+        csc: usize,
+        update: Update,
+        integers: bool,
+    ) -> ([f32; 512], [f32; 512]) {
+        let a = values(R * kc, 1 + kc as u32, integers);
+        let panel = values(kc * NR, 7 + nr as u32, integers);
+        let c0 = values(512, 3, integers);
+        let (mut c1, mut c2) = (c0, c0);
+        let rsc = NR * csc + 1;
+        // SAFETY: A is R × kc row-major (rsa = kc, csa = 1) inside 512 floats; C rows
+        // are rsc apart with nr·csc < rsc, R·rsc ≤ 512; nr ≤ NR.
+        unsafe {
+            tile::<R>(
+                &a,
+                kc,
+                1,
+                &panel[..kc * NR],
+                0.5,
+                update,
+                &mut c1,
+                rsc,
+                csc,
+                nr,
+            );
+            scalar::tile::<R>(
+                &a,
+                kc,
+                1,
+                &panel[..kc * NR],
+                0.5,
+                update,
+                &mut c2,
+                rsc,
+                csc,
+                nr,
+            );
+        }
+        (c1, c2)
+    }
+
+    #[test]
+    fn tiles_match_the_scalar_path() {
+        if !available() {
+            return;
+        }
+        for update in [Update::Overwrite, Update::Accumulate, Update::Scale(-0.25)] {
+            for kc in [1, 3, 8, 21] {
+                for nr in [1, 5, 8] {
+                    for csc in [1, 2] {
+                        // Exact integer sums: identical bits.
+                        let (x, y) = both::<4>(kc, nr, csc, update, true);
+                        assert_eq!(x, y, "kc {kc} nr {nr} csc {csc} {update:?}");
+                        let (x, y) = both::<3>(kc, nr, csc, update, true);
+                        assert_eq!(x, y);
+                        // Rounded sums: within a few ulps of the sum's magnitude.
+                        let (x, y) = both::<4>(kc, nr, csc, update, false);
+                        for (p, q) in x.iter().zip(&y) {
+                            assert!((p - q).abs() <= 1e-5 * (kc as f32), "{p} vs {q}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_matches_the_scalar_path() {
+        if !available() {
+            return;
+        }
+        for len in 0..40 {
+            let a = values(len, 5, true);
+            let b = values(len, 9, true);
+            // SAFETY: AVX2 and FMA are available (checked above).
+            let fast = unsafe { dot(&a[..len], &b[..len]) };
+            assert_eq!(fast, scalar::dot(&a[..len], &b[..len]));
+        }
+    }
+}
