@@ -240,3 +240,26 @@ regression = true
     assert!(loss < 1e-4, "test mse {loss}");
     assert!(o.metrics.test_accuracy.is_none());
 }
+
+#[test]
+fn penalties_shrink_weights_and_a_loose_norm_clip_changes_nothing() {
+    let d = Dir::new("penalties");
+    let final_weights = |spec: &str, out: &str| {
+        let o = d.0.join(out);
+        run(&options(d.spec(spec), o.clone(), mnist(), 2, 256)).unwrap();
+        Checkpoint::load(&o.join("last.ckpt")).unwrap().params
+    };
+    let plain = final_weights(MLP, "plain");
+    let norm = |w: &[f32]| w.iter().map(|x| x * x).sum::<f32>();
+    // L2 on the first layer pulls its weights towards zero.
+    let l2 = MLP.replacen("units = 32\n", "units = 32\nl2 = 0.05\n", 1);
+    let shrunk = final_weights(&l2, "l2");
+    assert!(norm(&shrunk[0]) < 0.9 * norm(&plain[0]));
+    // Clipping the global norm at a bound it never reaches takes the other path
+    // (sum, clip, step) and must give the same bits.
+    let clipped = final_weights(&format!("{MLP}clip_norm = 1e9\n"), "clip");
+    assert!(clipped == plain);
+    // A tight clip changes the result.
+    let tight = final_weights(&format!("{MLP}clip_norm = 1e-3\n"), "tight");
+    assert!(tight != plain);
+}

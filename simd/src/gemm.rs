@@ -48,7 +48,7 @@
 //! (column sums). Results are deterministic for a given target and tile sizes.
 
 use crate::arch::{self, Update};
-use crate::tune::{KC, MC, MR, NR};
+use crate::tune::{KC, MC, MR, NR, NR_WIDE};
 use core::mem::MaybeUninit;
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
@@ -248,8 +248,10 @@ pub fn sgemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>)
         gemv(alpha, b.t(), a.data, a.col_stride, beta, c.t());
     } else if n == 1 {
         gemv(alpha, a, b.data, b.row_stride, beta, c);
+    } else if n >= NR_WIDE && arch::wide() {
+        blocked::<NR_WIDE>(alpha, a, b, beta, c);
     } else {
-        blocked(alpha, a, b, beta, c);
+        blocked::<NR>(alpha, a, b, beta, c);
     }
     Ok(())
 }
@@ -342,12 +344,15 @@ fn gemv(alpha: f32, m: MatRef<'_>, v: &[f32], vs: usize, beta: f32, c: MatMut<'_
     }
 }
 
-/// The cache-blocked product for `m, n ≥ 2`, `k ≥ 1` (see [`tune`](crate::tune)).
-fn blocked(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+/// The cache-blocked product for `m, n ≥ 2`, `k ≥ 1` (see [`tune`](crate::tune)), with
+/// `B` packed in panels `W` columns wide (`W`, or `NR_WIDE` on the paths that have it).
+fn blocked<const W: usize>(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    const { assert!(W <= NR_WIDE) };
     let (m, k, n) = (c.rows, a.cols, c.cols);
     // Not initialised up front: zeroing 8 KiB would cost as much as a small product.
     // `pack_b` writes every element of the part a tile then reads.
-    let mut panel = [MaybeUninit::<f32>::uninit(); KC * NR];
+    // Sized for the widest panel (W ≤ NR_WIDE): const generics cannot size arrays.
+    let mut panel = [MaybeUninit::<f32>::uninit(); KC * NR_WIDE];
     for pc in (0..k).step_by(KC) {
         let kc = KC.min(k - pc);
         let update = if pc == 0 {
@@ -357,15 +362,15 @@ fn blocked(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
         };
         for ic in (0..m).step_by(MC) {
             let mc = MC.min(m - ic);
-            for jc in (0..n).step_by(NR) {
-                let nr = NR.min(n - jc);
-                // SAFETY: kc ≤ KC.
-                let panel = unsafe { panel.get_unchecked_mut(..kc * NR) };
-                pack_b(&b, pc, jc, nr, panel);
-                // SAFETY: `pack_b` initialised all kc·NR elements; MaybeUninit<f32> has
+            for jc in (0..n).step_by(W) {
+                let nr = W.min(n - jc);
+                // SAFETY: kc ≤ KC and W ≤ NR_WIDE (every instantiation is NR or NR_WIDE).
+                let panel = unsafe { panel.get_unchecked_mut(..kc * W) };
+                pack_b::<W>(&b, pc, jc, nr, panel);
+                // SAFETY: `pack_b` initialised all kc·W elements; MaybeUninit<f32> has
                 // the layout of f32.
                 let panel: &[f32] =
-                    unsafe { core::slice::from_raw_parts(panel.as_ptr().cast::<f32>(), kc * NR) };
+                    unsafe { core::slice::from_raw_parts(panel.as_ptr().cast::<f32>(), kc * W) };
                 let mut ir = ic;
                 while ir < ic + mc {
                     let r = MR.min(ic + mc - ir);
@@ -376,7 +381,7 @@ fn blocked(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
                     // `a_at` / `c_at` every element the tile touches is in bounds; the
                     // starts are in bounds because the tiles are not empty.
                     unsafe {
-                        tile(
+                        tile::<W>(
                             r,
                             a.data.get_unchecked(a_at..),
                             a.row_stride,
@@ -397,16 +402,39 @@ fn blocked(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
     }
 }
 
-/// Packs rows `pc..pc + kc` (`kc = panel.len() / NR`), columns `jc..jc + nr` of `B` into
-/// `panel` as `kc` rows of `NR` contiguous floats, columns `nr..NR` zero. Every element
+/// Packs rows `pc..pc + kc` (`kc = panel.len() / W`), columns `jc..jc + nr` of `B` into
+/// `panel` as `kc` rows of `W` contiguous floats, columns `nr..W` zero. Every element
 /// of `panel` is written.
-fn pack_b(b: &MatRef<'_>, pc: usize, jc: usize, nr: usize, panel: &mut [MaybeUninit<f32>]) {
+fn pack_b<const W: usize>(
+    b: &MatRef<'_>,
+    pc: usize,
+    jc: usize,
+    nr: usize,
+    panel: &mut [MaybeUninit<f32>],
+) {
     let (rs, cs) = (b.row_stride, b.col_stride);
-    for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+    let kc = panel.len() / W;
+    if rs == 1 && nr == W {
+        // Column-major B (a transposed row-major matrix, as for `x·Wᵀ`): read each of
+        // the W columns contiguously and scatter it into its lane of the panel, instead
+        // of gathering every row from W places.
+        for j in 0..W {
+            let start = pc + (jc + j) * cs;
+            // SAFETY: rows pc..pc + kc ≤ k, column jc + j < n of the checked view, with
+            // row stride 1.
+            let col = unsafe { b.data.get_unchecked(start..start + kc) };
+            for (dst, &v) in panel.chunks_exact_mut(W).zip(col) {
+                // SAFETY: j < W = the chunk's length.
+                unsafe { dst.get_unchecked_mut(j) }.write(v);
+            }
+        }
+        return;
+    }
+    for (p, dst) in panel.chunks_exact_mut(W).enumerate() {
         let start = (pc + p) * rs + jc * cs;
-        if cs == 1 && nr == NR {
-            // SAFETY: row pc + p < k, columns jc..jc + NR ≤ n of the checked view.
-            let src = unsafe { b.data.get_unchecked(start..start + NR) };
+        if cs == 1 && nr == W {
+            // SAFETY: row pc + p < k, columns jc..jc + W ≤ n of the checked view.
+            let src = unsafe { b.data.get_unchecked(start..start + W) };
             dst.iter_mut().zip(src).for_each(|(d, &s)| {
                 d.write(s);
             });
@@ -430,7 +458,7 @@ fn pack_b(b: &MatRef<'_>, pc: usize, jc: usize, nr: usize, panel: &mut [MaybeUni
 /// As for [`arch::tile`] with `R = r`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn tile(
+unsafe fn tile<const W: usize>(
     r: usize,
     a: &[f32],
     rsa: usize,
@@ -448,14 +476,14 @@ unsafe fn tile(
             // `$rows < MR` is a constant: arms for tiles taller than MR vanish.
             if $rows < MR && r == $rows {
                 // SAFETY: forwarded from the caller.
-                unsafe { arch::tile::<$rows>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
+                unsafe { arch::tile::<$rows, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
                 return;
             }
         )*};
     }
     partial!(1 2 3 4 5 6 7);
     // SAFETY: forwarded from the caller (r = MR).
-    unsafe { arch::tile::<MR>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
+    unsafe { arch::tile::<MR, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
 }
 
 #[cfg(test)]

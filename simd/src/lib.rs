@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
 //! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product |
+//! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
 //! | [`tune`] | the GEMM's tile and block sizes |
 //! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time) and the dispatch point |
 //!
@@ -27,4 +28,5 @@ pub fn isa() -> &'static str {
 }
 pub mod dot;
 pub mod gemm;
+pub mod math;
 pub mod tune;

@@ -54,5 +54,16 @@ pub const KC: usize = 256;
 #[cfg(not(target_os = "none"))]
 pub const MC: usize = 64;
 
+/// Columns of the wide register tile, used for products at least this wide on paths
+/// with 16 vector registers of 8 lanes (x86-64 AVX2): `MR × 16` keeps two accumulators
+/// per row, so each broadcast of `A` feeds two fused multiply-adds. Bare-metal targets
+/// have no such path (`NR_WIDE = NR`). The packed panel on the stack is `KC·NR_WIDE`
+/// floats (16 KiB off bare metal).
+#[cfg(not(target_os = "none"))]
+pub const NR_WIDE: usize = 16;
+/// Columns of the wide register tile (the same as [`NR`] on bare metal).
+#[cfg(target_os = "none")]
+pub const NR_WIDE: usize = NR;
+
 // The micro-kernel dispatch instantiates row counts 1..=8.
-const _: () = assert!(MR >= 1 && MR <= 8 && NR >= 1 && KC >= 1 && MC >= MR);
+const _: () = assert!(MR >= 1 && MR <= 8 && NR >= 1 && NR_WIDE >= NR && KC >= 1 && MC >= MR);

@@ -2,7 +2,7 @@
 //! rules, with one state slice per parameter tensor that a checkpoint saves.
 
 use crate::{Error, Result};
-use mote_kernels::optim::{adagrad, adam, rmsprop, sgd};
+use mote_kernels::optim::{adagrad, adam, clip, penalty, rmsprop, sgd};
 use serde::{Deserialize, Serialize};
 
 /// `[training.optimizer]`: the rule and its hyper-parameters (PyTorch's defaults for
@@ -158,6 +158,17 @@ impl Rule {
     }
 }
 
+/// How one tensor is updated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorRule {
+    /// Stepped by the optimiser (false: frozen).
+    pub trainable: bool,
+    /// L1 penalty whose gradient is added first.
+    pub l1: f32,
+    /// L2 penalty whose gradient is added first.
+    pub l2: f32,
+}
+
 /// Elements per optimiser chunk: every tensor is updated in chunks of this many
 /// elements (the last one shorter), each with its own state slice, so the chunks can be
 /// spread over threads. The rules are element-wise, so chunking changes no result.
@@ -195,42 +206,79 @@ impl Optimizer {
         }
     }
 
-    /// One step at `lr` over every tensor whose `trainable` flag is set, its chunks
-    /// spread over the pool's threads.
+    /// One step at `lr`, its chunks spread over the pool's threads. `grads` holds one
+    /// set of gradients per pass (thread) of the batch: each chunk first sums them into
+    /// the first pass in pass order (zeroing the others), adds the tensor's L1/L2
+    /// penalty gradients, clips to `±clip_value`, steps the tensor when it is
+    /// trainable, and zeroes the gradient for the next batch — one parallel sweep.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
         lr: f32,
         params: &mut [&mut [f32]],
-        grads: &[Vec<f32>],
-        trainable: &[bool],
+        grads: &mut [&mut Vec<Vec<f32>>],
+        tensors: &[TensorRule],
+        clip_value: Option<f32>,
         pool: &super::parallel::Pool,
     ) -> Result<()> {
         self.step += 1;
         let t = self.step;
         let rule = self.rule;
+        let short = || Error::Mismatch {
+            detail: "optimizer state or gradients do not match the model's tensors".into(),
+        };
         let mut state = self.state.iter_mut();
+        let mut per_pass: Vec<std::vec::IntoIter<&mut [f32]>> = grads
+            .iter_mut()
+            .map(|pass| {
+                pass.iter_mut()
+                    .flat_map(|g| g.chunks_mut(CHUNK))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            })
+            .collect();
         let mut jobs = Vec::new();
-        for ((p, g), &on) in params.iter_mut().zip(grads).zip(trainable) {
-            let n = chunk_count(p.len());
-            let mut pc = p.chunks_mut(CHUNK);
-            let mut gc = g.chunks(CHUNK);
-            for _ in 0..n {
-                let s = state.next().ok_or_else(|| Error::Mismatch {
-                    detail: "optimizer state has fewer chunks than the model".into(),
-                })?;
-                let (p, g) = (pc.next().unwrap_or(&mut []), gc.next().unwrap_or(&[]));
-                if on && !p.is_empty() {
-                    jobs.push((p, g, s));
-                }
+        for (p, r) in params.iter_mut().zip(tensors) {
+            if p.is_empty() {
+                state.next().ok_or_else(short)?;
+                continue;
+            }
+            for pc in p.chunks_mut(CHUNK) {
+                let s = state.next().ok_or_else(short)?;
+                let gs = per_pass
+                    .iter_mut()
+                    .map(Iterator::next)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(short)?;
+                jobs.push((pc, gs, s, *r));
             }
         }
-        pool.for_each(jobs, |(p, g, s)| {
-            match &rule {
-                Rule::Sgd(r) => sgd::step(r, lr, t, p, g, s),
-                Rule::Adam(r) => adam::step(r, lr, t, p, g, s),
-                Rule::Rmsprop(r) => rmsprop::step(r, lr, t, p, g, s),
-                Rule::Adagrad(r) => adagrad::step(r, lr, t, p, g, s),
-            }?;
+        pool.for_each(jobs, |(p, mut gs, s, r)| {
+            let Some((g, rest)) = gs.split_first_mut() else {
+                return Ok(());
+            };
+            for other in rest {
+                g.iter_mut().zip(other.iter()).for_each(|(a, &b)| *a += b);
+                other.fill(0.0);
+            }
+            if r.l1 > 0.0 {
+                penalty::l1_grad(r.l1, p, g)?;
+            }
+            if r.l2 > 0.0 {
+                penalty::l2_grad(r.l2, p, g)?;
+            }
+            if let Some(v) = clip_value {
+                clip::by_value(v, g)?;
+            }
+            if r.trainable {
+                match &rule {
+                    Rule::Sgd(x) => sgd::step(x, lr, t, p, g, s),
+                    Rule::Adam(x) => adam::step(x, lr, t, p, g, s),
+                    Rule::Rmsprop(x) => rmsprop::step(x, lr, t, p, g, s),
+                    Rule::Adagrad(x) => adagrad::step(x, lr, t, p, g, s),
+                }?;
+            }
+            g.fill(0.0);
             Ok(())
         })
     }

@@ -78,6 +78,7 @@ pub struct Workers {
     /// One pass per thread.
     pub passes: Vec<Pass>,
     grads: Vec<Vec<f32>>,
+    used: usize,
 }
 
 /// What one step measured.
@@ -114,24 +115,72 @@ impl Workers {
         Self {
             passes: (0..threads.max(1)).map(|_| model.pass(0)).collect(),
             grads: vec![Vec::new(); threads.max(1)],
+            used: 1,
         }
     }
 
-    /// The summed parameter gradients of the last [`Workers::step`].
+    /// The parameter gradients of the last [`Workers::step`], summed by
+    /// [`Workers::reduce`].
     pub fn grads_mut(&mut self) -> &mut [Vec<f32>] {
         &mut self.passes[0].grads
     }
 
-    /// Zeroes every pass's gradients.
-    pub fn zero_grads(&mut self) {
-        for p in &mut self.passes {
-            p.grads.iter_mut().for_each(|g| g.fill(0.0));
+    /// The gradients of every pass that ran in the last [`Workers::step`], for
+    /// [`Optimizer::update`](super::optimizer::Optimizer::update) to sum as it goes.
+    pub fn pass_grads(&mut self) -> Vec<&mut Vec<Vec<f32>>> {
+        self.passes
+            .iter_mut()
+            .take(self.used)
+            .map(|p| &mut p.grads)
+            .collect()
+    }
+
+    /// Sums the gradients of the last [`Workers::step`] into the first pass, in pass
+    /// order, chunk by chunk over the pool's threads.
+    pub fn reduce(&mut self, pool: &Pool) -> Result<()> {
+        let used = self.used;
+        if used > 1 {
+            let mut per_pass: Vec<Vec<&mut [f32]>> = self
+                .passes
+                .iter_mut()
+                .take(used)
+                .map(|p| {
+                    p.grads
+                        .iter_mut()
+                        .flat_map(|g| g.chunks_mut(super::optimizer::CHUNK))
+                        .collect()
+                })
+                .collect();
+            let mut jobs: Vec<Vec<&mut [f32]>> = Vec::new();
+            let chunks = per_pass.first().map_or(0, Vec::len);
+            for _ in 0..chunks {
+                jobs.push(Vec::with_capacity(used));
+            }
+            for pass in per_pass.iter_mut() {
+                for (job, chunk) in jobs.iter_mut().zip(pass.drain(..)) {
+                    job.push(chunk);
+                }
+            }
+            pool.for_each(jobs, |mut job| {
+                let (first, rest) = job.split_at_mut(1);
+                for other in rest {
+                    first[0]
+                        .iter_mut()
+                        .zip(other.iter())
+                        .for_each(|(a, &b)| *a += b);
+                    other.fill(0.0);
+                }
+                Ok(())
+            })?;
         }
+        self.used = 1;
+        Ok(())
     }
 
     /// Runs forward and backward on a batch (`inputs`, `rows` samples) across the
-    /// threads; leaves the summed gradient of the batch-mean loss in
-    /// [`Workers::grads_mut`] and the averaged running statistics in `model.buffers`.
+    /// threads; leaves the gradient of the batch-mean loss spread over the passes (sum
+    /// them with [`Workers::reduce`], or hand [`Workers::pass_grads`] to the optimiser)
+    /// and the averaged running statistics in `model.buffers`.
     /// `seed` drives dropout (each thread gets its own stream).
     pub fn step(
         &mut self,
@@ -191,55 +240,19 @@ impl Workers {
             stats.loss_sum += loss;
             stats.correct += correct;
         }
-        // Sum the gradients into pass 0, in thread order, chunk by chunk over the
-        // threads.
-        let used = parts.len();
-        if used > 1 {
-            let mut per_pass: Vec<Vec<&mut [f32]>> = self
-                .passes
-                .iter_mut()
-                .take(used)
-                .map(|p| {
-                    p.grads
-                        .iter_mut()
-                        .flat_map(|g| g.chunks_mut(super::optimizer::CHUNK))
-                        .collect()
-                })
-                .collect();
-            let mut jobs: Vec<Vec<&mut [f32]>> = Vec::new();
-            let chunks = per_pass.first().map_or(0, Vec::len);
-            for _ in 0..chunks {
-                jobs.push(Vec::with_capacity(used));
-            }
-            for pass in per_pass.iter_mut() {
-                for (job, chunk) in jobs.iter_mut().zip(pass.drain(..)) {
-                    job.push(chunk);
-                }
-            }
-            pool.for_each(jobs, |mut job| {
-                let (first, rest) = job.split_at_mut(1);
-                for other in rest {
-                    first[0]
-                        .iter_mut()
-                        .zip(other.iter())
-                        .for_each(|(a, &b)| *a += b);
-                    other.fill(0.0);
-                }
-                Ok(())
-            })?;
-        }
+        self.used = parts.len();
         // Average the running statistics of the passes that ran; every pass restarts
         // from the average.
         for (j, buffer) in model.buffers.iter_mut().enumerate() {
             buffer.data.fill(0.0);
-            for p in self.passes.iter().take(used) {
+            for p in self.passes.iter().take(self.used) {
                 buffer
                     .data
                     .iter_mut()
                     .zip(&p.buffers[j])
                     .for_each(|(a, &b)| *a += b);
             }
-            let inv = 1.0 / used as f32;
+            let inv = 1.0 / self.used as f32;
             buffer.data.iter_mut().for_each(|a| *a *= inv);
             for p in &mut self.passes {
                 p.buffers[j].copy_from_slice(&buffer.data);

@@ -4,7 +4,7 @@ use super::checkpoint::{Checkpoint, Header, TensorInfo};
 use super::config::Spec;
 use super::evaluate::{Evaluation, evaluate};
 use super::objective::{BatchTargets, Objective};
-use super::optimizer::{Optimizer, Rule};
+use super::optimizer::{Optimizer, Rule, TensorRule};
 use super::parallel::{Workers, mix};
 use crate::data::normalise::Normalisation;
 use crate::data::{Dataset, Targets};
@@ -237,6 +237,25 @@ pub fn run(opts: &Options) -> Result<Outcome> {
         start_epoch = ck.header.epoch;
     }
 
+    let rules: Vec<TensorRule> = model
+        .params
+        .iter()
+        .zip(&trainable)
+        .map(|(p, &trainable)| TensorRule {
+            trainable,
+            l1: p.l1,
+            l2: p.l2,
+        })
+        .collect();
+    // The same without penalties, for the clip-norm path that adds them itself.
+    let bare: Vec<TensorRule> = rules
+        .iter()
+        .map(|r| TensorRule {
+            l1: 0.0,
+            l2: 0.0,
+            ..*r
+        })
+        .collect();
     let pool = super::parallel::Pool::new(threads)?;
     let mut workers = Workers::new(&model, threads);
     let mut progress = Progress::new(opts.progress, t.epochs);
@@ -317,7 +336,7 @@ pub fn run(opts: &Options) -> Result<Outcome> {
             let stats = workers.step(&mut model, &objective, &inputs, targets, seed, &pool)?;
             let mut batch_loss =
                 stats.loss_sum / f64::from(objective.denominator(stats.rows, model.output_len()));
-            batch_loss += regularise(&model, workers.grads_mut())?;
+            batch_loss += penalties(&model)?;
             if !batch_loss.is_finite() {
                 return Err(Error::Training(format!(
                     "epoch {}, batch {}: the loss is {batch_loss}; training stopped{}",
@@ -330,22 +349,35 @@ pub fn run(opts: &Options) -> Result<Outcome> {
                     }
                 )));
             }
-            let grads = workers.grads_mut();
-            if let Some(v) = t.clip_value {
-                for g in grads.iter_mut() {
-                    clip::by_value(v, g)?;
-                }
-            }
-            if let Some(n) = t.clip_norm {
-                clip::by_global_norm(n, grads)?;
-            }
             let mut params: Vec<&mut [f32]> = model
                 .params
                 .iter_mut()
                 .map(|p| p.data.as_mut_slice())
                 .collect();
-            optimizer.update(lr, &mut params, workers.grads_mut(), &trainable, &pool)?;
-            workers.zero_grads();
+            if let Some(n) = t.clip_norm {
+                // The global norm needs every gradient first: sum, add the penalties,
+                // clip, then step with nothing left to add.
+                workers.reduce(&pool)?;
+                let grads = workers.grads_mut();
+                for ((p, g), r) in params.iter().zip(grads.iter_mut()).zip(&rules) {
+                    add_penalty_grads(r, p, g)?;
+                    if let Some(v) = t.clip_value {
+                        clip::by_value(v, g)?;
+                    }
+                }
+                clip::by_global_norm(n, grads)?;
+                optimizer.update(
+                    lr,
+                    &mut params,
+                    &mut workers.pass_grads(),
+                    &bare,
+                    None,
+                    &pool,
+                )?;
+            } else {
+                let mut grads = workers.pass_grads();
+                optimizer.update(lr, &mut params, &mut grads, &rules, t.clip_value, &pool)?;
+            }
             loss_sum += batch_loss * stats.rows as f64;
             correct += stats.correct;
             seen += stats.rows;
@@ -483,20 +515,29 @@ fn monitor(name: &str, r: &EpochRecord) -> Option<(f32, bool)> {
     }
 }
 
-/// Adds the L1/L2 penalties' gradients and returns their value.
-fn regularise(model: &Model, grads: &mut [Vec<f32>]) -> Result<f64> {
+/// The value of the L1/L2 penalties on the weights.
+fn penalties(model: &Model) -> Result<f64> {
     let mut total = 0.0f64;
-    for (t, g) in model.params.iter().zip(grads.iter_mut()) {
+    for t in &model.params {
         if t.l1 > 0.0 {
             total += f64::from(penalty::l1(t.l1, &t.data)?);
-            penalty::l1_grad(t.l1, &t.data, g)?;
         }
         if t.l2 > 0.0 {
             total += f64::from(penalty::l2(t.l2, &t.data)?);
-            penalty::l2_grad(t.l2, &t.data, g)?;
         }
     }
     Ok(total)
+}
+
+/// Adds a tensor's L1/L2 penalty gradients.
+fn add_penalty_grads(r: &TensorRule, p: &[f32], g: &mut [f32]) -> Result<()> {
+    if r.l1 > 0.0 {
+        penalty::l1_grad(r.l1, p, g)?;
+    }
+    if r.l2 > 0.0 {
+        penalty::l2_grad(r.l2, p, g)?;
+    }
+    Ok(())
 }
 
 fn infos(ts: &[crate::model::layer::Tensor]) -> Vec<TensorInfo> {

@@ -152,9 +152,31 @@ pub fn step(
             *w -= step_size * (m / (libm::sqrtf(vm) * inv_bias2_sqrt + eps));
         }
     } else {
-        for ((w, &g), (m, v)) in elems {
-            let (m, v) = k.update(w, g, m, v);
-            *w -= step_size * (m / (libm::sqrtf(v) * inv_bias2_sqrt + eps));
+        // In blocks, so that the square roots run as one vector call per block and the
+        // rest of the update vectorises; the results are those of the element loop
+        // (every operation is correctly rounded in the same order).
+        const BLOCK: usize = 64;
+        let mut root = [0.0f32; BLOCK];
+        for ((w, g), (m, v)) in params
+            .chunks_mut(BLOCK)
+            .zip(grads.chunks(BLOCK))
+            .zip(m.chunks_mut(BLOCK).zip(v.chunks_mut(BLOCK)))
+        {
+            let root = &mut root[..w.len()];
+            for ((((w, &g), m), v), r) in w
+                .iter_mut()
+                .zip(g)
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+                .zip(root.iter_mut())
+            {
+                let (_, v) = k.update(w, g, m, v);
+                *r = v;
+            }
+            mote_simd::math::sqrt_in_place(root);
+            for ((w, m), r) in w.iter_mut().zip(m.iter()).zip(root.iter()) {
+                *w -= step_size * (m / (r * inv_bias2_sqrt + eps));
+            }
         }
     }
     Ok(())

@@ -5,7 +5,8 @@
 //!
 //! - `tile::<R>`: an `R × NR` register tile of the GEMM (`R ≤ MR`, see
 //!   [`tune`](crate::tune)), `k` steps over a packed `B` panel;
-//! - `dot`: the f32 dot product of two equal-length slices.
+//! - `dot`: the f32 dot product of two equal-length slices;
+//! - `sqrt_in_place`: the correctly rounded square root of every element.
 //!
 //! The functions below are the dispatch point. On x86-64 (outside bare metal) the AVX2 +
 //! FMA path is chosen at run time when the CPU has it (probed once with CPUID, cached);
@@ -29,14 +30,24 @@ pub(crate) fn name() -> &'static str {
     "scalar"
 }
 
-/// One `R × NR` register tile (see [`scalar::tile`]).
+/// Whether the wide (`MR × NR_WIDE`) tile has a vector path on this CPU.
+#[inline]
+pub(crate) fn wide() -> bool {
+    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+    if x86_avx2::available() {
+        return true;
+    }
+    false
+}
+
+/// One `R × W` register tile, `W` the panel width (see [`scalar::tile`]).
 ///
 /// # Safety
 ///
 /// As for [`scalar::tile`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) unsafe fn tile<const R: usize>(
+pub(crate) unsafe fn tile<const R: usize, const W: usize>(
     a: &[f32],
     rsa: usize,
     csa: usize,
@@ -51,11 +62,29 @@ pub(crate) unsafe fn tile<const R: usize>(
     #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
     if x86_avx2::available() {
         // SAFETY: forwarded from the caller; AVX2 and FMA are present (checked).
-        unsafe { x86_avx2::tile::<R>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
+        unsafe {
+            match W {
+                8 => x86_avx2::tile::<R, 1>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+                16 => x86_avx2::tile::<R, 2>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+                _ => scalar::tile::<R, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+            }
+        };
         return;
     }
     // SAFETY: forwarded from the caller.
-    unsafe { scalar::tile::<R>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
+    unsafe { scalar::tile::<R, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
+}
+
+/// `x[i] ← √x[i]` (see [`scalar::sqrt_in_place`]).
+#[inline]
+pub(crate) fn sqrt_in_place(x: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+    if x86_avx2::available() {
+        // SAFETY: AVX2 is present (checked).
+        unsafe { x86_avx2::sqrt_in_place(x) };
+        return;
+    }
+    scalar::sqrt_in_place(x);
 }
 
 /// The f32 dot product (see [`scalar::dot`]).

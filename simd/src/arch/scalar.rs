@@ -11,8 +11,6 @@
 //!   `8·⌊len/8⌋` elements, combined pairwise (`(l0+l4)+(l2+l6)`, `(l1+l5)+(l3+l7)`,
 //!   then their sum), plus the remaining elements summed in order.
 
-use crate::tune::NR;
-
 /// What a tile does with the `C` elements it covers, given its accumulated `AB`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Update {
@@ -24,19 +22,20 @@ pub(crate) enum Update {
     Accumulate,
 }
 
-/// One `R × NR` register tile: `C[i][j] ← update(α · Σ_p A[i][p] · panel[p][j])` for
-/// `i < R`, `j < nr`, `p < kc` where `kc = panel.len() / NR`.
+/// One `R × W` register tile: `C[i][j] ← update(α · Σ_p A[i][p] · panel[p][j])` for
+/// `i < R`, `j < nr`, `p < kc` where `kc = panel.len() / W` (`W` is the panel width,
+/// `NR` or `NR_WIDE`).
 ///
-/// `A[i][p]` is `a[i·rsa + p·csa]`; `panel` is `kc` rows of `NR` contiguous floats (the
-/// packed `B`, columns `nr..NR` zero); `C[i][j]` is `c[i·rsc + j·csc]`.
+/// `A[i][p]` is `a[i·rsa + p·csa]`; `panel` is `kc` rows of `W` contiguous floats (the
+/// packed `B`, columns `nr..W` zero); `C[i][j]` is `c[i·rsc + j·csc]`.
 ///
 /// # Safety
 ///
 /// For every `i < R`, `p < kc`, `j < nr`: `i·rsa + p·csa < a.len()` and
-/// `i·rsc + j·csc < c.len()`; `nr ≤ NR` and `panel.len()` is a multiple of `NR`.
+/// `i·rsc + j·csc < c.len()`; `nr ≤ W` and `panel.len()` is a multiple of `W`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) unsafe fn tile<const R: usize>(
+pub(crate) unsafe fn tile<const R: usize, const W: usize>(
     a: &[f32],
     rsa: usize,
     csa: usize,
@@ -48,15 +47,15 @@ pub(crate) unsafe fn tile<const R: usize>(
     csc: usize,
     nr: usize,
 ) {
-    debug_assert!(nr <= NR && panel.len() % NR == 0);
-    let mut acc = [[0.0f32; NR]; R];
+    debug_assert!(nr <= W && panel.len() % W == 0);
+    let mut acc = [[0.0f32; W]; R];
     let mut rows = [0usize; R];
     for (i, r) in rows.iter_mut().enumerate() {
         *r = i * rsa;
     }
     let mut col = 0;
-    for b in panel.chunks_exact(NR) {
-        let Ok(b) = <&[f32; NR]>::try_from(b) else {
+    for b in panel.chunks_exact(W) {
+        let Ok(b) = <&[f32; W]>::try_from(b) else {
             continue;
         };
         for (acc_i, &row) in acc.iter_mut().zip(&rows) {
@@ -111,4 +110,10 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let even = (acc[0] + acc[4]) + (acc[2] + acc[6]);
     let odd = (acc[1] + acc[5]) + (acc[3] + acc[7]);
     (even + odd) + tail
+}
+
+/// `x[i] ← √x[i]`, correctly rounded (libm's `sqrtf`).
+#[inline]
+pub(crate) fn sqrt_in_place(x: &mut [f32]) {
+    x.iter_mut().for_each(|v| *v = libm::sqrtf(*v));
 }

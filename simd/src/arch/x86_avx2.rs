@@ -8,15 +8,11 @@
 //! and pairwise combination, with fused multiply-adds in the lanes.
 
 use super::scalar::Update;
-use crate::tune::NR;
 use core::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
-    _mm256_setzero_ps, _mm256_storeu_ps,
+    _mm256_setzero_ps, _mm256_sqrt_ps, _mm256_storeu_ps,
 };
 use core::sync::atomic::{AtomicU8, Ordering};
-
-// The tile holds one row of the packed panel in one register.
-const _: () = assert!(NR == 8);
 
 const UNKNOWN: u8 = 0;
 const ABSENT: u8 = 1;
@@ -55,14 +51,15 @@ fn probe() -> bool {
     ymm_saved && avx2
 }
 
-/// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile), same contract.
+/// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile) for a panel of
+/// `V` vectors (`W = 8·V` columns), same contract.
 ///
 /// # Safety
 ///
-/// As for the scalar tile, and [`available`] must have returned true.
+/// As for the scalar tile with `W = 8·V`, and [`available`] must have returned true.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn tile<const R: usize>(
+pub(crate) unsafe fn tile<const R: usize, const V: usize>(
     a: &[f32],
     rsa: usize,
     csa: usize,
@@ -74,55 +71,68 @@ pub(crate) unsafe fn tile<const R: usize>(
     csc: usize,
     nr: usize,
 ) {
-    debug_assert!(nr <= NR && panel.len() % NR == 0);
-    let mut acc = [_mm256_setzero_ps(); R];
+    let w = 8 * V;
+    debug_assert!(nr <= w && panel.len() % w == 0);
+    let mut acc = [[_mm256_setzero_ps(); V]; R];
     let mut col = 0;
-    for b in panel.chunks_exact(NR) {
-        // SAFETY: `b` holds NR = 8 floats; unaligned loads are allowed.
-        let bv = unsafe { _mm256_loadu_ps(b.as_ptr()) };
+    for b in panel.chunks_exact(w) {
+        let mut bv = [_mm256_setzero_ps(); V];
+        for (v, lane) in bv.iter_mut().enumerate() {
+            // SAFETY: `b` holds 8·V floats; vector v reads 8 of them from 8·v.
+            *lane = unsafe { _mm256_loadu_ps(b.as_ptr().add(8 * v)) };
+        }
         for (i, acc_i) in acc.iter_mut().enumerate() {
             let at = i * rsa + col;
             debug_assert!(at < a.len());
             // SAFETY: `i·rsa + p·csa` with i < R, p < kc is in bounds by the caller's
             // contract.
-            let ai = unsafe { *a.get_unchecked(at) };
-            *acc_i = _mm256_fmadd_ps(_mm256_set1_ps(ai), bv, *acc_i);
+            let ai = _mm256_set1_ps(unsafe { *a.get_unchecked(at) });
+            for (x, &bj) in acc_i.iter_mut().zip(&bv) {
+                *x = _mm256_fmadd_ps(ai, bj, *x);
+            }
         }
         col += csa;
     }
     let scale = _mm256_set1_ps(alpha);
     for (i, acc_i) in acc.iter().enumerate() {
-        let v = _mm256_mul_ps(*acc_i, scale);
         let row = i * rsc;
-        if csc == 1 && nr == NR {
-            debug_assert!(row + NR <= c.len());
-            // SAFETY: i < R, columns 0..NR = nr: in bounds by the caller's contract.
-            let p = unsafe { c.as_mut_ptr().add(row) };
-            // SAFETY: `p` points at NR in-bounds floats (above).
-            let out = match update {
-                Update::Overwrite => v,
-                Update::Scale(beta) => unsafe {
-                    _mm256_fmadd_ps(_mm256_loadu_ps(p), _mm256_set1_ps(beta), v)
-                },
-                Update::Accumulate => unsafe { _mm256_add_ps(_mm256_loadu_ps(p), v) },
-            };
-            // SAFETY: as for the loads.
-            unsafe { _mm256_storeu_ps(p, out) };
-            continue;
-        }
-        let mut lanes = [0.0f32; NR];
-        // SAFETY: `lanes` holds NR floats.
-        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
-        for (j, &x) in lanes.iter().enumerate().take(nr) {
-            let at = row + j * csc;
-            debug_assert!(at < c.len());
-            // SAFETY: i < R, j < nr: in bounds by the caller's contract.
-            let cij = unsafe { c.get_unchecked_mut(at) };
-            *cij = match update {
-                Update::Overwrite => x,
-                Update::Scale(beta) => x + beta * *cij,
-                Update::Accumulate => *cij + x,
-            };
+        for (v, x) in acc_i.iter().enumerate() {
+            let v0 = 8 * v;
+            if v0 >= nr {
+                break;
+            }
+            let x = _mm256_mul_ps(*x, scale);
+            if csc == 1 && v0 + 8 <= nr {
+                debug_assert!(row + v0 + 8 <= c.len());
+                // SAFETY: i < R, columns v0..v0 + 8 ≤ nr: in bounds by the caller's
+                // contract.
+                let p = unsafe { c.as_mut_ptr().add(row + v0) };
+                // SAFETY: `p` points at 8 in-bounds floats (above).
+                let out = match update {
+                    Update::Overwrite => x,
+                    Update::Scale(beta) => unsafe {
+                        _mm256_fmadd_ps(_mm256_loadu_ps(p), _mm256_set1_ps(beta), x)
+                    },
+                    Update::Accumulate => unsafe { _mm256_add_ps(_mm256_loadu_ps(p), x) },
+                };
+                // SAFETY: as for the loads.
+                unsafe { _mm256_storeu_ps(p, out) };
+                continue;
+            }
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: `lanes` holds 8 floats.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
+            for (j, &y) in lanes.iter().enumerate().take(nr - v0) {
+                let at = row + (v0 + j) * csc;
+                debug_assert!(at < c.len());
+                // SAFETY: i < R, v0 + j < nr: in bounds by the caller's contract.
+                let cij = unsafe { c.get_unchecked_mut(at) };
+                *cij = match update {
+                    Update::Overwrite => y,
+                    Update::Scale(beta) => y + beta * *cij,
+                    Update::Accumulate => *cij + y,
+                };
+            }
         }
     }
 }
@@ -161,6 +171,22 @@ pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
     (even + odd) + tail
 }
 
+/// `x[i] ← √x[i]`, eight at a time (`vsqrtps` is correctly rounded, like the scalar
+/// path).
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn sqrt_in_place(x: &mut [f32]) {
+    let mut chunks = x.chunks_exact_mut(8);
+    for c in &mut chunks {
+        // SAFETY: `c` holds 8 floats.
+        unsafe { _mm256_storeu_ps(c.as_mut_ptr(), _mm256_sqrt_ps(_mm256_loadu_ps(c.as_ptr()))) };
+    }
+    super::scalar::sqrt_in_place(chunks.into_remainder());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,7 +210,7 @@ mod tests {
     }
 
     /// Runs the AVX2 and scalar tiles on the same arguments, returns both outputs.
-    fn both<const R: usize>(
+    fn both<const R: usize, const W: usize>(
         kc: usize,
         nr: usize,
         csc: usize,
@@ -192,37 +218,20 @@ mod tests {
         integers: bool,
     ) -> ([f32; 512], [f32; 512]) {
         let a = values(R * kc, 1 + kc as u32, integers);
-        let panel = values(kc * NR, 7 + nr as u32, integers);
+        let panel = values(kc * W, 7 + nr as u32, integers);
         let c0 = values(512, 3, integers);
         let (mut c1, mut c2) = (c0, c0);
-        let rsc = NR * csc + 1;
+        let rsc = W * csc + 1;
         // SAFETY: A is R × kc row-major (rsa = kc, csa = 1) inside 512 floats; C rows
-        // are rsc apart with nr·csc < rsc, R·rsc ≤ 512; nr ≤ NR.
+        // are rsc apart with nr·csc < rsc, R·rsc ≤ 512; nr ≤ W.
         unsafe {
-            tile::<R>(
-                &a,
-                kc,
-                1,
-                &panel[..kc * NR],
-                0.5,
-                update,
-                &mut c1,
-                rsc,
-                csc,
-                nr,
-            );
-            scalar::tile::<R>(
-                &a,
-                kc,
-                1,
-                &panel[..kc * NR],
-                0.5,
-                update,
-                &mut c2,
-                rsc,
-                csc,
-                nr,
-            );
+            let p = &panel[..kc * W];
+            if W == 8 {
+                tile::<R, 1>(&a, kc, 1, p, 0.5, update, &mut c1, rsc, csc, nr);
+            } else {
+                tile::<R, 2>(&a, kc, 1, p, 0.5, update, &mut c1, rsc, csc, nr);
+            }
+            scalar::tile::<R, W>(&a, kc, 1, p, 0.5, update, &mut c2, rsc, csc, nr);
         }
         (c1, c2)
     }
@@ -237,15 +246,23 @@ mod tests {
                 for nr in [1, 5, 8] {
                     for csc in [1, 2] {
                         // Exact integer sums: identical bits.
-                        let (x, y) = both::<4>(kc, nr, csc, update, true);
+                        let (x, y) = both::<4, 8>(kc, nr, csc, update, true);
                         assert_eq!(x, y, "kc {kc} nr {nr} csc {csc} {update:?}");
-                        let (x, y) = both::<3>(kc, nr, csc, update, true);
+                        let (x, y) = both::<3, 8>(kc, nr, csc, update, true);
                         assert_eq!(x, y);
                         // Rounded sums: within a few ulps of the sum's magnitude.
-                        let (x, y) = both::<4>(kc, nr, csc, update, false);
+                        let (x, y) = both::<4, 8>(kc, nr, csc, update, false);
                         for (p, q) in x.iter().zip(&y) {
                             assert!((p - q).abs() <= 1e-5 * (kc as f32), "{p} vs {q}");
                         }
+                    }
+                }
+                for nr in [1, 8, 9, 16] {
+                    for csc in [1, 2] {
+                        let (x, y) = both::<4, 16>(kc, nr, csc, update, true);
+                        assert_eq!(x, y, "wide: kc {kc} nr {nr} csc {csc} {update:?}");
+                        let (x, y) = both::<2, 16>(kc, nr, csc, update, true);
+                        assert_eq!(x, y);
                     }
                 }
             }
