@@ -8,6 +8,7 @@
 pub mod activation;
 pub mod conv;
 pub mod conv_transpose;
+pub(crate) mod copy;
 pub mod dense;
 pub mod depthwise;
 pub mod dropout;

@@ -219,16 +219,16 @@ pub fn forward(params: &Params, input: &[f32], output: &mut [f32]) -> Result<()>
                         let at = (iy * w + ix) * c;
                         let tap = &image[at..at + c];
                         if first {
-                            out_px.copy_from_slice(tap);
+                            crate::f32::copy::copy_run(out_px, tap);
                             first = false;
                             continue;
                         }
                         match params.kind {
                             Kind::Max => {
+                                // A select, not a conditional store, so that it
+                                // vectorises; NaN never replaces the running maximum.
                                 for (o, &v) in out_px.iter_mut().zip(tap) {
-                                    if v > *o {
-                                        *o = v;
-                                    }
+                                    *o = if v > *o { v } else { *o };
                                 }
                             }
                             Kind::Average => {
@@ -301,21 +301,36 @@ pub fn backward(
                         }
                     }
                     Kind::Max => {
-                        for (ch, &go) in grad_px.iter().enumerate() {
-                            let mut best_at = (y0 * w + x0) * c + ch;
-                            let mut best = image[best_at];
+                        // Channels in blocks, taps outside, so that the search runs
+                        // over contiguous channels; taps in the same order as forward,
+                        // so the first maximum wins.
+                        const BLOCK: usize = 16;
+                        for (b, grad_blk) in grad_px.chunks(BLOCK).enumerate() {
+                            let c0 = b * BLOCK;
+                            let n = grad_blk.len();
+                            let first = (y0 * w + x0) * c + c0;
+                            let mut best = [0.0f32; BLOCK];
+                            let mut best_at = [0usize; BLOCK];
+                            best[..n].copy_from_slice(&image[first..first + n]);
+                            for (j, at) in best_at[..n].iter_mut().enumerate() {
+                                *at = first + j;
+                            }
                             for ky in 0..ny {
                                 let iy = y0 + ky * dh;
                                 for kx in 0..nx {
-                                    let at = (iy * w + x0 + kx * dw) * c + ch;
-                                    let v = image[at];
-                                    if v > best {
-                                        best = v;
-                                        best_at = at;
+                                    let at = (iy * w + x0 + kx * dw) * c + c0;
+                                    let tap = &image[at..at + n];
+                                    let slots = best[..n].iter_mut().zip(best_at[..n].iter_mut());
+                                    for ((b, b_at), (j, &v)) in slots.zip(tap.iter().enumerate()) {
+                                        let better = v > *b;
+                                        *b = if better { v } else { *b };
+                                        *b_at = if better { at + j } else { *b_at };
                                     }
                                 }
                             }
-                            grad_image[best_at] += go;
+                            for (&at, &go) in best_at[..n].iter().zip(grad_blk) {
+                                grad_image[at] += go;
+                            }
                         }
                     }
                 }

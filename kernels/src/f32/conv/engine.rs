@@ -18,6 +18,7 @@
 //! geometry implies, and scratch, when given, holds at least `scratch_len()` floats.
 
 use super::geometry::{Geometry, INTERNAL, tail, tail_mut};
+use crate::f32::copy::copy_run;
 use mote_core::Result;
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 
@@ -93,29 +94,6 @@ fn for_each_run(g: &Geometry, mut f: impl FnMut(Run) -> Result<()>) -> Result<()
         }
     }
     Ok(())
-}
-
-/// `dst ← src` (equal lengths) for the short runs of im2col: fixed 4-float moves
-/// inline instead of a `memcpy` call per run, which costs more than a run of 3–24
-/// floats.
-#[inline(always)]
-fn copy_run(dst: &mut [f32], src: &[f32]) {
-    if dst.len() >= 64 {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let mut d = dst.chunks_exact_mut(4);
-    let mut s = src.chunks_exact(4);
-    for (a, b) in (&mut d).zip(&mut s) {
-        a.copy_from_slice(b);
-    }
-    let (d, s) = (d.into_remainder(), s.remainder());
-    match (d, s) {
-        ([d0], [s0]) => *d0 = *s0,
-        ([d0, d1], [s0, s1]) => (*d0, *d1) = (*s0, *s1),
-        ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
-        _ => {}
-    }
 }
 
 /// Fills `cols` (`out_px × k_len`, row-major) with group `grp`'s receptive fields of
