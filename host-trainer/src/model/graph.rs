@@ -317,12 +317,7 @@ impl<'r> Builder<'r> {
                 groups,
                 ..
             } => {
-                let g = conv::Geometry {
-                    kernel: kernel.hw(),
-                    stride: stride.hw(),
-                    dilation: dilation.hw(),
-                    padding: padding.clone(),
-                };
+                let g = conv::Geometry::new(*kernel, *stride, *dilation, padding);
                 let w = weights(spec);
                 let c =
                     conv::Conv::standard(site.clone(), x, *filters, *groups, &g, false, w, reg)?;
@@ -362,12 +357,7 @@ impl<'r> Builder<'r> {
                 padding,
                 ..
             } => {
-                let g = conv::Geometry {
-                    kernel: kernel.hw(),
-                    stride: stride.hw(),
-                    dilation: dilation.hw(),
-                    padding: padding.clone(),
-                };
+                let g = conv::Geometry::new(*kernel, *stride, *dilation, padding);
                 let w = weights(spec);
                 Box::new(conv::Conv::depthwise(
                     site.clone(),
@@ -387,12 +377,7 @@ impl<'r> Builder<'r> {
                 output_padding,
                 ..
             } => {
-                let g = conv::Geometry {
-                    kernel: kernel.hw(),
-                    stride: stride.hw(),
-                    dilation: dilation.hw(),
-                    padding: padding.clone(),
-                };
+                let g = conv::Geometry::new(*kernel, *stride, *dilation, padding);
                 let op = output_padding.map_or([0, 0], |p| p.hw());
                 let w = weights(spec);
                 Box::new(conv::Conv::transpose(

@@ -100,3 +100,16 @@ pub trait Layer: Send + Sync + fmt::Debug {
         cache: &mut Cache,
     ) -> crate::Result<()>;
 }
+
+/// The backward of a layer without parameters: runs `kernel` on the input gradient
+/// when one is wanted, naming `site` in its errors.
+pub fn input_grad(
+    site: &super::build::Site,
+    dx: Option<&mut [f32]>,
+    kernel: impl FnOnce(&mut [f32]) -> mote_core::Result<()>,
+) -> crate::Result<()> {
+    match dx {
+        Some(dx) => kernel(dx).map_err(|e| site.kernel(e)),
+        None => Ok(()),
+    }
+}

@@ -4,7 +4,7 @@
 use crate::Result;
 use crate::model::build::{Registry, Site, padding};
 use crate::model::layer::{Cache, Cost, Ctx, Layer};
-use crate::model::spec::{PaddingSpec, Weights};
+use crate::model::spec::{PaddingSpec, Pair, Weights};
 use mote_core::padding::Window;
 use mote_kernels::f32::{conv, conv_transpose, depthwise};
 
@@ -19,6 +19,18 @@ pub struct Geometry {
     pub dilation: [usize; 2],
     /// Padding of both axes (a 1-D layer never pads its height).
     pub padding: PaddingSpec,
+}
+
+impl Geometry {
+    /// The geometry of a 2-D layer's spec.
+    pub fn new(kernel: Pair, stride: Pair, dilation: Pair, padding: &PaddingSpec) -> Self {
+        Self {
+            kernel: kernel.hw(),
+            stride: stride.hw(),
+            dilation: dilation.hw(),
+            padding: padding.clone(),
+        }
+    }
 }
 
 fn windows(g: &Geometry) -> (Window, Window) {

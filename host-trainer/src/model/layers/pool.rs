@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::model::build::{Site, image, padding, sequence};
-use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::layer::{Cache, Cost, Ctx, Layer, input_grad};
 use crate::model::spec::PaddingSpec;
 use mote_core::padding::Window;
 use mote_kernels::f32::pool;
@@ -101,12 +101,9 @@ impl Layer for Pool {
         dx: Option<&mut [f32]>,
         _: &mut Cache,
     ) -> Result<()> {
-        match dx {
-            Some(dx) => {
-                pool::backward(&self.at(cx.batch), x, dy, dx).map_err(|e| self.site.kernel(e))
-            }
-            None => Ok(()),
-        }
+        input_grad(&self.site, dx, |dx| {
+            pool::backward(&self.at(cx.batch), x, dy, dx)
+        })
     }
 }
 
@@ -180,10 +177,8 @@ impl Layer for Global {
         dx: Option<&mut [f32]>,
         _: &mut Cache,
     ) -> Result<()> {
-        match dx {
-            Some(dx) => pool::global_backward(&self.at(cx.batch), x, dy, dx)
-                .map_err(|e| self.site.kernel(e)),
-            None => Ok(()),
-        }
+        input_grad(&self.site, dx, |dx| {
+            pool::global_backward(&self.at(cx.batch), x, dy, dx)
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::model::build::{Site, image};
-use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::layer::{Cache, Cost, Ctx, Layer, input_grad};
 use mote_kernels::f32::activation::{self, Activation, Axis, softmax};
 use mote_kernels::f32::{dropout, upsample};
 
@@ -167,11 +167,9 @@ impl Layer for Dropout {
         dx: Option<&mut [f32]>,
         cache: &mut Cache,
     ) -> Result<()> {
-        match dx {
-            Some(dx) => dropout::backward(&self.params, &cache.mask, dy, dx)
-                .map_err(|e| self.site.kernel(e)),
-            None => Ok(()),
-        }
+        input_grad(&self.site, dx, |dx| {
+            dropout::backward(&self.params, &cache.mask, dy, dx)
+        })
     }
 }
 
@@ -284,11 +282,8 @@ impl Layer for Upsample {
         dx: Option<&mut [f32]>,
         _: &mut Cache,
     ) -> Result<()> {
-        match dx {
-            Some(dx) => {
-                upsample::backward(&self.at(cx.batch), dy, dx).map_err(|e| self.site.kernel(e))
-            }
-            None => Ok(()),
-        }
+        input_grad(&self.site, dx, |dx| {
+            upsample::backward(&self.at(cx.batch), dy, dx)
+        })
     }
 }

@@ -248,15 +248,13 @@ pub fn backward(
     grad_bias: Option<&mut [f32]>,
     scratch: &mut [f32],
 ) -> Result<()> {
-    let g = params.geometry()?;
-    check_capacity("conv: scratch", g.scratch_len(), scratch.len())?;
-    run_backward(
-        &g,
+    backward_im2col(
+        params,
         input,
         weights,
         grad_output,
         [grad_input, grad_weights, grad_bias],
-        Some(scratch),
+        scratch,
         false,
     )
 }
@@ -278,6 +276,27 @@ pub fn backward_after_forward(
     grad_bias: Option<&mut [f32]>,
     scratch: &mut [f32],
 ) -> Result<()> {
+    backward_im2col(
+        params,
+        input,
+        weights,
+        grad_output,
+        [grad_input, grad_weights, grad_bias],
+        scratch,
+        true,
+    )
+}
+
+/// The im2col backward of [`backward`] and [`backward_after_forward`].
+fn backward_im2col(
+    params: &Params,
+    input: &[f32],
+    weights: &[f32],
+    grad_output: &[f32],
+    grads: [Option<&mut [f32]>; 3],
+    scratch: &mut [f32],
+    columns_built: bool,
+) -> Result<()> {
     let g = params.geometry()?;
     check_capacity("conv: scratch", g.scratch_len(), scratch.len())?;
     run_backward(
@@ -285,9 +304,9 @@ pub fn backward_after_forward(
         input,
         weights,
         grad_output,
-        [grad_input, grad_weights, grad_bias],
+        grads,
         Some(scratch),
-        true,
+        columns_built,
     )
 }
 
