@@ -226,7 +226,7 @@ impl<'a> MatMut<'a> {
 /// - `m = 0` or `n = 0` is an empty product and does nothing.
 ///
 /// No allocation and no scratch: `B` panels are packed into a fixed stack buffer of
-/// `KC·NR` floats (2 KiB on bare-metal targets, 8 KiB elsewhere; see
+/// `KC·NR_WIDE` floats (2 KiB on bare-metal targets, 16 KiB elsewhere; see
 /// [`tune`](crate::tune)).
 ///
 /// Errors: `LengthMismatch` when the dimensions disagree (`A` rows vs `C` rows, `A`
@@ -349,7 +349,7 @@ fn gemv(alpha: f32, m: MatRef<'_>, v: &[f32], vs: usize, beta: f32, c: MatMut<'_
 fn blocked<const W: usize>(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
     const { assert!(W <= NR_WIDE) };
     let (m, k, n) = (c.rows, a.cols, c.cols);
-    // Not initialised up front: zeroing 8 KiB would cost as much as a small product.
+    // Not initialised up front: zeroing 16 KiB would cost as much as a small product.
     // `pack_b` writes every element of the part a tile then reads.
     // Sized for the widest panel (W ≤ NR_WIDE): const generics cannot size arrays.
     let mut panel = [MaybeUninit::<f32>::uninit(); KC * NR_WIDE];

@@ -17,7 +17,8 @@
 //! | target | `MR × NR` | `KC` | `MC` | stack for the packed panel |
 //! |---|---|---|---|---|
 //! | bare metal (`target_os = "none"`, Cortex-M: 32 single-precision FPU registers) | 4 × 4 | 128 | 32 | 2 KiB |
-//! | everything else (16 SIMD registers of ≥ 4 lanes) | 4 × 8 | 256 | 64 | 8 KiB |
+//! | everything else (16 SIMD registers of ≥ 4 lanes) | 4 × 8 | 256 | 64 | 16 KiB (sized for the wide panel) |
+//! | x86-64 with AVX2 + FMA, products ≥ 16 columns wide | 4 × 16 ([`NR_WIDE`]) | 256 | 64 | 16 KiB |
 //!
 //! On a Cortex-M4F/M7 the 16 accumulators plus 4 + 1 operands fit the 32 `s` registers;
 //! on x86-64 (SSE2 baseline) and aarch64 the 4 × 8 tile is eight 4-lane accumulators.
