@@ -91,7 +91,7 @@ enum Command {
     Gradcheck {
         /// The spec file.
         spec: PathBuf,
-        /// Data directory (random inputs when absent and the spec names none).
+        /// Check on samples of this data directory (default: random normal inputs).
         #[arg(long)]
         data: Option<PathBuf>,
         /// Samples in the batch.

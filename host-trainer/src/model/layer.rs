@@ -79,6 +79,13 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn output_shape(&self) -> &[usize];
     /// Parameter count and MACs per sample.
     fn cost(&self) -> Cost;
+    /// For layers with kinks (ReLU and its relatives, max pooling): a hash of which
+    /// side of each kink the batch sits on, so that a step whose hash differs is known
+    /// to have crossed one (there finite differences measure one-sided slopes; see
+    /// `mote gradcheck`). `None` for smooth layers.
+    fn kink_pattern(&self, _input: &[f32], _output: &[f32]) -> Option<u64> {
+        None
+    }
     /// Computes `output` (`batch × output_shape`) from `input`.
     fn forward(
         &self,
@@ -112,4 +119,11 @@ pub fn input_grad(
         Some(dx) => kernel(dx).map_err(|e| site.kernel(e)),
         None => Ok(()),
     }
+}
+
+/// FNV-1a over a sequence of bits, for [`Layer::kink_pattern`].
+pub fn hash_bits(bits: impl Iterator<Item = bool>) -> u64 {
+    bits.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }

@@ -186,6 +186,21 @@ impl Model {
             .collect())
     }
 
+    /// Where the top-level layers with kinks ([`Layer::kink_pattern`](layer::Layer::kink_pattern):
+    /// ReLU and its relatives, max pooling) sat in the last [`Model::forward`] of `input`
+    /// on `pass`, as one hash: a step that changes it crossed a kink.
+    pub fn kink_pattern(&self, pass: &Pass, input: &[f32]) -> u64 {
+        let outs = pass.work.outputs();
+        let hashes = self.seq.nodes.iter().enumerate().filter_map(|(i, node)| {
+            let graph::Node::Layer { layer, .. } = node else {
+                return None;
+            };
+            let x = if i == 0 { input } else { outs.get(i - 1)? };
+            layer.kink_pattern(x, outs.get(i)?)
+        });
+        layer::hash_bits(hashes.flat_map(|h| (0..64).map(move |b| h >> b & 1 == 1)))
+    }
+
     /// Index of the tensor named `name`.
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|t| t.name == name)

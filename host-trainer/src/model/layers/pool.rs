@@ -3,12 +3,19 @@
 
 use crate::Result;
 use crate::model::build::{Site, image, padding, sequence};
-use crate::model::layer::{Cache, Cost, Ctx, Layer, input_grad};
+use crate::model::layer::{Cache, Cost, Ctx, Layer, hash_bits, input_grad};
 use crate::model::spec::PaddingSpec;
 use mote_core::padding::Window;
 use mote_kernels::f32::pool;
 
 pub use pool::Kind;
+
+/// Which inputs a max pool passed on (their values appear in the output): a step that
+/// changes it moved a window's maximum.
+fn max_pattern(x: &[f32], y: &[f32]) -> u64 {
+    let chosen: std::collections::HashSet<u32> = y.iter().map(|v| v.to_bits()).collect();
+    hash_bits(x.iter().map(|v| chosen.contains(&v.to_bits())))
+}
 
 /// A windowed max or average pool.
 #[derive(Debug)]
@@ -82,6 +89,9 @@ impl Pool {
 impl Layer for Pool {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn kink_pattern(&self, x: &[f32], y: &[f32]) -> Option<u64> {
+        (self.params.kind == Kind::Max).then(|| max_pattern(x, y))
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
@@ -158,6 +168,9 @@ impl Global {
 impl Layer for Global {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn kink_pattern(&self, x: &[f32], y: &[f32]) -> Option<u64> {
+        (self.params.kind == Kind::Max).then(|| max_pattern(x, y))
     }
     fn output_shape(&self) -> &[usize] {
         &self.out

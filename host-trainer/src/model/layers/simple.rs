@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::model::build::{Site, image};
-use crate::model::layer::{Cache, Cost, Ctx, Layer, input_grad};
+use crate::model::layer::{Cache, Cost, Ctx, Layer, hash_bits, input_grad};
 use mote_kernels::f32::activation::{self, Activation, Axis, softmax};
 use mote_kernels::f32::{dropout, upsample};
 
@@ -30,6 +30,17 @@ impl Act {
 impl Layer for Act {
     fn kind(&self) -> &'static str {
         "activation"
+    }
+    fn kink_pattern(&self, x: &[f32], _: &[f32]) -> Option<u64> {
+        // Where each kinked function bends: ReLU and leaky ReLU at 0, ReLU6 at 0 and 6,
+        // hard sigmoid / hard swish at ±3.
+        let (lo, hi) = match self.function {
+            Activation::Relu | Activation::LeakyRelu { .. } => (0.0, f32::INFINITY),
+            Activation::Relu6 => (0.0, 6.0),
+            Activation::HardSigmoid | Activation::HardSwish => (-3.0, 3.0),
+            _ => return None,
+        };
+        Some(hash_bits(x.iter().flat_map(|&v| [v > lo, v < hi])))
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
