@@ -22,7 +22,7 @@ printf '=== training examples/mnist-cnn.toml (outputs in runs/mnist-cnn) ===\n'
 cargo run --quiet --release -p mote-trainer --bin mote -- \
     train examples/mnist-cnn.toml --out runs/mnist-cnn
 cargo run --quiet --release -p mote-trainer --bin mote -- \
-    eval runs/mnist-cnn/best.ckpt --data data/mnist | head -5
+    eval runs/mnist-cnn/best.ckpt --data data/mnist
 
 cd "$root/firmware-examples"
 run() {
