@@ -18,6 +18,8 @@
 #![warn(missing_docs)]
 
 pub mod f32;
+pub mod int16;
+pub mod int8;
 pub mod loss;
 pub mod math;
 pub mod optim;
