@@ -2,3 +2,11 @@
 //! int8 activations, symmetric per-channel int8 weights, int32 bias, fixed-point
 //! requantisation), bit-exact with the TFLite reference kernels that CMSIS-NN and
 //! TFLite Micro follow. Inference only; one module per layer, named as in [`crate::f32`].
+
+pub mod conv;
+pub mod conv_transpose;
+pub mod dense;
+pub mod depthwise;
+pub mod elementwise;
+pub mod pool;
+pub mod softmax;
