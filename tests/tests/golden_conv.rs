@@ -44,8 +44,8 @@ fn params(set: &Set) -> int8::conv::Params {
         set.int("dilation_h") as usize,
         set.int("dilation_w") as usize,
     )
-    .with_padding(padding(set, "h"), padding(set, "w"));
-    let (oh, ow) = p.output_hw().unwrap();
+    .with_paddings(padding(set, "h"), padding(set, "w"));
+    let [_, oh, ow, _] = p.output_shape().unwrap();
     assert_eq!(
         (oh as i64, ow as i64),
         (set.int("output_h"), set.int("output_w")),

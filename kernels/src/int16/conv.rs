@@ -12,8 +12,8 @@
 //! `y = clamp(requant(acc, M_o) + output_zero_point, act_min, act_max)`. Layouts,
 //! [`Params`] and [`Quant`] as in [`crate::int8::conv`]; no scratch.
 
-use crate::int8::conv::conv_core;
 pub use crate::int8::conv::{Params, Quant};
+use crate::int8::conv::{conv_core, geometry};
 use mote_core::Result;
 use mote_core::error::check_len;
 
@@ -48,7 +48,7 @@ pub fn forward(
     bias: Option<Bias<'_>>,
     output: &mut [i16],
 ) -> Result<()> {
-    let g = params.geometry()?;
+    let g = geometry(params)?;
     check_len("conv2d_s16: input", g.input_len, input.len())?;
     check_len("conv2d_s16: weights", g.weights_len, weights.len())?;
     if let Some(b) = &bias {

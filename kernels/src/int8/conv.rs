@@ -25,158 +25,55 @@
 
 pub use crate::int8::dense::Quant;
 use mote_core::error::{check_len, check_nonzero};
-use mote_core::padding::{Padding, Window, conv_output};
+use mote_core::padding::{Window, conv_output};
 use mote_core::{Error, ErrorKind, Result};
 
-/// Parameters of an integer 2-D convolution. Build with [`Params::new`] and the
-/// `with_*` methods, or fill the fields directly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Params {
-    /// Images in the batch.
-    pub batch: usize,
-    /// Input height.
-    pub in_h: usize,
-    /// Input width.
-    pub in_w: usize,
-    /// Input channels (a multiple of `groups`).
-    pub in_c: usize,
-    /// Output channels (a multiple of `groups`).
-    pub out_c: usize,
-    /// Window along the height: kernel height, stride, dilation.
-    pub window_h: Window,
-    /// Window along the width: kernel width, stride, dilation.
-    pub window_w: Window,
-    /// Padding along the height.
-    pub padding_h: Padding,
-    /// Padding along the width.
-    pub padding_w: Padding,
-    /// Channel groups; 1 is an ordinary convolution.
-    pub groups: usize,
-}
+/// The same parameters as the f32 convolution: one description of a convolution's
+/// shape for every number type.
+pub use crate::f32::conv::Params;
 
-impl Params {
-    /// A `kernel_h × kernel_w` convolution with stride 1, dilation 1, `VALID` padding
-    /// and one group.
-    pub const fn new(
-        batch: usize,
-        in_h: usize,
-        in_w: usize,
-        in_c: usize,
-        out_c: usize,
-        kernel_h: usize,
-        kernel_w: usize,
-    ) -> Self {
-        Self {
-            batch,
-            in_h,
-            in_w,
-            in_c,
-            out_c,
-            window_h: Window::new(kernel_h, 1),
-            window_w: Window::new(kernel_w, 1),
-            padding_h: Padding::Valid,
-            padding_w: Padding::Valid,
-            groups: 1,
-        }
+/// Validates the parameters and derives the loop bounds.
+///
+/// Errors: `Zero` for a zero size, stride, dilation or group count;
+/// `ShapeMismatch` when `groups` does not divide both channel counts;
+/// `WindowTooLarge` when the window does not fit the padded input; `Overflow` when a
+/// length overflows.
+pub(crate) fn geometry(p: &Params) -> Result<Geometry> {
+    check_nonzero("int conv: batch", p.batch)?;
+    check_nonzero("int conv: in_c", p.in_c)?;
+    check_nonzero("int conv: out_c", p.out_c)?;
+    check_nonzero("int conv: groups", p.groups)?;
+    if p.in_c % p.groups != 0 || p.out_c % p.groups != 0 {
+        return Err(Error::new(ErrorKind::ShapeMismatch, "int conv: groups"));
     }
-
-    /// The same convolution with strides `(h, w)`.
-    pub const fn with_stride(mut self, h: usize, w: usize) -> Self {
-        self.window_h.stride = h;
-        self.window_w.stride = w;
-        self
-    }
-
-    /// The same convolution with dilations `(h, w)`.
-    pub const fn with_dilation(mut self, h: usize, w: usize) -> Self {
-        self.window_h.dilation = h;
-        self.window_w.dilation = w;
-        self
-    }
-
-    /// The same convolution with paddings `h` and `w` along the two axes.
-    pub const fn with_padding(mut self, h: Padding, w: Padding) -> Self {
-        self.padding_h = h;
-        self.padding_w = w;
-        self
-    }
-
-    /// The same convolution with `groups` groups.
-    pub const fn with_groups(mut self, groups: usize) -> Self {
-        self.groups = groups;
-        self
-    }
-
-    /// `(out_h, out_w)`.
-    ///
-    /// Errors: `Zero` for a zero input size, kernel, stride or dilation;
-    /// `WindowTooLarge` when the window does not fit the padded input.
-    pub fn output_hw(&self) -> Result<(usize, usize)> {
-        Ok((
-            conv_output(self.in_h, self.window_h, self.padding_h)?.len,
-            conv_output(self.in_w, self.window_w, self.padding_w)?.len,
-        ))
-    }
-
-    /// Length of the input, `batch·in_h·in_w·in_c`.
-    pub fn input_len(&self) -> Result<usize> {
-        Ok(self.geometry()?.input_len)
-    }
-
-    /// Length of the weights, `out_c·kernel_h·kernel_w·in_c/groups`.
-    pub fn weights_len(&self) -> Result<usize> {
-        Ok(self.geometry()?.weights_len)
-    }
-
-    /// Length of the output, `batch·out_h·out_w·out_c`.
-    pub fn output_len(&self) -> Result<usize> {
-        Ok(self.geometry()?.output_len)
-    }
-
-    /// Validates the parameters and derives the loop bounds.
-    ///
-    /// Errors: `Zero` for a zero size, stride, dilation or group count;
-    /// `ShapeMismatch` when `groups` does not divide both channel counts;
-    /// `WindowTooLarge` when the window does not fit the padded input; `Overflow` when a
-    /// length overflows.
-    pub(crate) fn geometry(&self) -> Result<Geometry> {
-        check_nonzero("int conv: batch", self.batch)?;
-        check_nonzero("int conv: in_c", self.in_c)?;
-        check_nonzero("int conv: out_c", self.out_c)?;
-        check_nonzero("int conv: groups", self.groups)?;
-        if self.in_c % self.groups != 0 || self.out_c % self.groups != 0 {
-            return Err(Error::new(ErrorKind::ShapeMismatch, "int conv: groups"));
-        }
-        let h = conv_output(self.in_h, self.window_h, self.padding_h)?;
-        let w = conv_output(self.in_w, self.window_w, self.padding_w)?;
-        let overflow = Error::new(ErrorKind::Overflow, "int conv: size");
-        let mul = |dims: &[usize]| {
-            dims.iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or(overflow)
-        };
-        let cg = self.in_c / self.groups;
-        // conv_output checked that the padded extents fit in usize, so every tap
-        // position oy·stride + ky·dilation (below the padded extent) does too.
-        Ok(Geometry {
-            in_h: self.in_h,
-            in_w: self.in_w,
-            in_c: self.in_c,
-            out_h: h.len,
-            out_w: w.len,
-            out_c: self.out_c,
-            window_h: self.window_h,
-            window_w: self.window_w,
-            pad_top: h.pad_before,
-            pad_left: w.pad_before,
-            cg,
-            og: self.out_c / self.groups,
-            input_len: mul(&[self.batch, self.in_h, self.in_w, self.in_c])?,
-            weights_len: mul(&[self.out_c, self.window_h.size, self.window_w.size, cg])?,
-            output_len: mul(&[self.batch, h.len, w.len, self.out_c])?,
-        })
-    }
+    let h = conv_output(p.in_h, p.window_h, p.padding_h)?;
+    let w = conv_output(p.in_w, p.window_w, p.padding_w)?;
+    let overflow = Error::new(ErrorKind::Overflow, "int conv: size");
+    let mul = |dims: &[usize]| {
+        dims.iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or(overflow)
+    };
+    let cg = p.in_c / p.groups;
+    // conv_output checked that the padded extents fit in usize, so every tap
+    // position oy·stride + ky·dilation (below the padded extent) does too.
+    Ok(Geometry {
+        in_h: p.in_h,
+        in_w: p.in_w,
+        in_c: p.in_c,
+        out_h: h.len,
+        out_w: w.len,
+        out_c: p.out_c,
+        window_h: p.window_h,
+        window_w: p.window_w,
+        pad_top: h.pad_before,
+        pad_left: w.pad_before,
+        cg,
+        og: p.out_c / p.groups,
+        input_len: mul(&[p.batch, p.in_h, p.in_w, p.in_c])?,
+        weights_len: mul(&[p.out_c, p.window_h.size, p.window_w.size, cg])?,
+        output_len: mul(&[p.batch, h.len, w.len, p.out_c])?,
+    })
 }
 
 /// Validated loop bounds of a convolution.
@@ -263,7 +160,7 @@ pub fn forward(
     bias: Option<&[i32]>,
     output: &mut [i8],
 ) -> Result<()> {
-    let g = params.geometry()?;
+    let g = geometry(params)?;
     check_len("conv2d_s8: input", g.input_len, input.len())?;
     check_len("conv2d_s8: weights", g.weights_len, weights.len())?;
     if let Some(b) = bias {
@@ -303,7 +200,10 @@ mod tests {
         // sums the 4 inputs; ×0.5 → 2.
         let m = [QuantizedMultiplier::from_real(0.5).unwrap()];
         let q = Quant::new(0, 0, 0, &m, -128, 127);
-        let p = Params::new(1, 2, 2, 1, 1, 3, 3).with_padding(Padding::Same, Padding::Same);
+        let p = Params::new(1, 2, 2, 1, 1, 3, 3).with_paddings(
+            mote_core::padding::Padding::Same,
+            mote_core::padding::Padding::Same,
+        );
         let mut y = [0i8; 4];
         forward(&p, &q, &[1; 4], &[1; 9], None, &mut y).unwrap();
         assert_eq!(y, [2; 4]);

@@ -116,6 +116,13 @@ impl Params {
         self
     }
 
+    /// The same convolution with padding `h` along the height and `w` along the width.
+    pub const fn with_paddings(mut self, h: Padding, w: Padding) -> Self {
+        self.padding_h = h;
+        self.padding_w = w;
+        self
+    }
+
     /// The same convolution with `groups` groups.
     pub const fn with_groups(mut self, groups: usize) -> Self {
         self.groups = groups;
