@@ -36,9 +36,13 @@
 //! ## Features
 //!
 //! - `defmt`: derives `defmt::Format` for the public types, for logging on a device.
+//! - `alloc`: the `.mote` writer and the arena planner (used at export, on the host).
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
 pub mod conformance;
 pub mod dtype;
