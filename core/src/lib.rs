@@ -15,6 +15,8 @@
 //! | [`quant`] | quantisation parameters, quantised multipliers, requantisation, fused activation ranges |
 //! | [`fixed`] | TFLite / gemmlowp fixed-point primitives and transcendental functions |
 //! | [`rng`] | a small seeded PRNG that gives the same stream on every target |
+//! | [`format`] | the `.mote` model file: zero-copy validating reader, writer (feature `alloc`) |
+//! | `plan` | the arena memory planner: greedy offsets with in-place reuse (feature `alloc`) |
 //! | [`conformance`] | a digest of the arithmetic, to prove a target computes what the host does |
 //!
 //! ## Example: requantising an int8 convolution output
@@ -48,7 +50,10 @@ pub mod conformance;
 pub mod dtype;
 pub mod error;
 pub mod fixed;
+pub mod format;
 pub mod padding;
+#[cfg(feature = "alloc")]
+pub mod plan;
 pub mod quant;
 pub mod rng;
 pub mod shape;

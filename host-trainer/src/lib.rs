@@ -8,12 +8,14 @@
 //! digest a device must reproduce; training and export arrive with their issues.
 
 pub mod cli;
+pub mod codegen;
 pub mod data;
 pub mod early_stop;
 pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod progress;
+pub mod quant;
 pub mod report;
 pub mod schedule;
 pub mod train;

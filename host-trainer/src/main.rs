@@ -54,19 +54,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate a checkpoint on the test split of a data set.
+    /// Evaluate a checkpoint, or an exported .mote model (run by the integer
+    /// executor), on the test split of a data set.
     Eval {
-        /// The checkpoint.
+        /// The checkpoint or .mote file.
         model: PathBuf,
-        /// Data directory (default: the one in the model's spec).
+        /// Data directory (default: the one in the checkpoint's spec; required for a
+        /// .mote model).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Format of the data directory for a .mote model (mnist, csv, npy).
+        #[arg(long, default_value = "mnist")]
+        format: String,
         /// Worker threads.
         #[arg(long)]
         threads: Option<usize>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Quantise a checkpoint to an integer model: writes the .mote file and a JSON
+    /// report beside it (params, flash, arena, MACs, float and quantised accuracy).
+    Export {
+        /// The checkpoint.
+        checkpoint: PathBuf,
+        /// The .mote file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Data directory for calibration (training split) and evaluation (test split);
+        /// default: the one in the checkpoint's spec.
+        #[arg(long, alias = "data")]
+        calib: Option<PathBuf>,
+        /// Also write a Rust module with const weights and a direct predict().
+        #[arg(long)]
+        rust: Option<PathBuf>,
+        /// int16 activations (the 16x8 scheme) instead of int8.
+        #[arg(long)]
+        int16: bool,
+        /// Calibration: minmax, percentile[:P] or mse.
+        #[arg(long, default_value = "minmax")]
+        calibration: String,
+        /// Training samples used for calibration.
+        #[arg(long, default_value_t = 1000)]
+        calib_samples: usize,
+        /// Test samples used for the per-layer error table.
+        #[arg(long, default_value_t = 200)]
+        report_samples: usize,
+    },
+    /// Validate a .mote file and print its header, operators and tensors.
+    Inspect {
+        /// The .mote file.
+        model: PathBuf,
     },
     /// Print the layer table (output shapes, parameters, MACs, activation memory) of a
     /// spec or a checkpoint.
@@ -185,15 +223,46 @@ fn run(command: Command) -> Result<()> {
         Command::Eval {
             model,
             data,
+            format,
             threads,
             json,
         } => {
+            if cli::eval::is_mote(&model)? {
+                print!(
+                    "{}",
+                    cli::eval::run_mote(&model, data.as_deref(), &format, json)?
+                );
+                return Ok(());
+            }
             let threads = train::session::thread_count(threads, None);
             print!(
                 "{}",
                 cli::eval::run(&model, data.as_deref(), threads, json)?
             );
         }
+        Command::Export {
+            checkpoint,
+            out,
+            calib,
+            rust,
+            int16,
+            calibration,
+            calib_samples,
+            report_samples,
+        } => {
+            let args = cli::export::Args {
+                checkpoint,
+                data: calib,
+                out,
+                rust,
+                method: calibration.parse()?,
+                int16,
+                calib_samples,
+                report_samples,
+            };
+            print!("{}", cli::export::run(&args)?);
+        }
+        Command::Inspect { model } => print!("{}", cli::inspect::run(&model)?),
         Command::Summary { model } => print!("{}", cli::summary::run(&model)?),
         Command::Predict {
             model,

@@ -17,6 +17,7 @@
 #![no_std]
 #![warn(missing_docs)]
 
+pub mod exec;
 pub mod f32;
 pub mod int16;
 pub mod int8;

@@ -30,9 +30,24 @@ pub enum Rounding {
 /// has `|multiplier|` in `[2^30, 2^31)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
 pub struct QuantizedMultiplier {
     multiplier: i32,
     shift: i32,
+}
+
+// SAFETY: `QuantizedMultiplier` is `repr(C)` with two `i32` fields and no padding, so
+// it has the size, alignment and layout of `[i32; 2]` (multiplier, shift); such a bit
+// pattern is a valid value exactly when the shift lies in [MIN_SHIFT, MAX_SHIFT], which
+// `is_valid_bit_pattern` checks. This lets a model file's multiplier tables be borrowed
+// in place (zero-copy) after validation.
+#[allow(unsafe_code)]
+unsafe impl bytemuck::CheckedBitPattern for QuantizedMultiplier {
+    type Bits = [i32; 2];
+
+    fn is_valid_bit_pattern(bits: &[i32; 2]) -> bool {
+        (Self::MIN_SHIFT..=Self::MAX_SHIFT).contains(&bits[1])
+    }
 }
 
 impl QuantizedMultiplier {

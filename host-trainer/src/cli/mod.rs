@@ -3,7 +3,9 @@
 
 pub mod activations;
 pub mod eval;
+pub mod export;
 pub mod gradcheck;
 pub mod input;
+pub mod inspect;
 pub mod predict;
 pub mod summary;

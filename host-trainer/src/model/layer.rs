@@ -86,6 +86,11 @@ pub trait Layer: Send + Sync + fmt::Debug {
     fn kink_pattern(&self, _input: &[f32], _output: &[f32]) -> Option<u64> {
         None
     }
+    /// What the layer is, for export (quantisation, code generation); layers an
+    /// integer model cannot run say [`Lowered::Unsupported`](super::lowered::Lowered::Unsupported).
+    fn lowered(&self) -> super::lowered::Lowered {
+        super::lowered::Lowered::Unsupported
+    }
     /// Computes `output` (`batch × output_shape`) from `input`.
     fn forward(
         &self,

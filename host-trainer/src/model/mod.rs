@@ -10,6 +10,7 @@ pub mod graph;
 pub mod init;
 pub mod layer;
 pub mod layers;
+pub mod lowered;
 pub mod spec;
 pub mod summary;
 

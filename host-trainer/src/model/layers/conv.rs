@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::model::build::{Registry, Site, padding};
 use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::lowered::Lowered;
 use crate::model::spec::{PaddingSpec, Pair, Weights};
 use mote_core::padding::Window;
 use mote_kernels::f32::{conv, conv_transpose, depthwise};
@@ -253,6 +254,26 @@ fn out_shape(one_d: bool, h: usize, w: usize, c: usize) -> Vec<usize> {
 impl Layer for Conv {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn lowered(&self) -> Lowered {
+        let (weights, bias) = (self.w, self.b);
+        match self.op {
+            Op::Standard(params) => Lowered::Conv {
+                params,
+                weights,
+                bias,
+            },
+            Op::Depthwise(params) => Lowered::Depthwise {
+                params,
+                weights,
+                bias,
+            },
+            Op::Transpose(params) => Lowered::Transpose {
+                params,
+                weights,
+                bias,
+            },
+        }
     }
 
     fn output_shape(&self) -> &[usize] {

@@ -3,6 +3,7 @@
 use crate::Result;
 use crate::model::build::{Registry, Site};
 use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::lowered::Lowered;
 use crate::model::spec::Weights;
 use mote_kernels::f32::dense;
 
@@ -58,6 +59,14 @@ impl Dense {
 impl Layer for Dense {
     fn kind(&self) -> &'static str {
         "dense"
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::Dense {
+            inputs: self.inputs,
+            outputs: self.out[0],
+            weights: self.w,
+            bias: self.b,
+        }
     }
 
     fn output_shape(&self) -> &[usize] {

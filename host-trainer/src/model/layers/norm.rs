@@ -3,6 +3,7 @@
 use crate::Result;
 use crate::model::build::{Registry, Site};
 use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::lowered::Lowered;
 use mote_kernels::f32::norm::{Affine, Grads, batch_norm, layer_norm};
 
 /// Two distinct elements of `v`, both mutable.
@@ -96,6 +97,16 @@ impl ValidateAt for batch_norm::Params {
 impl Layer for BatchNorm {
     fn kind(&self) -> &'static str {
         "batch_norm"
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::BatchNorm {
+            channels: self.channels,
+            epsilon: self.epsilon,
+            gamma: self.gamma,
+            beta: self.beta,
+            mean: self.mean,
+            var: self.var,
+        }
     }
     fn output_shape(&self) -> &[usize] {
         &self.out

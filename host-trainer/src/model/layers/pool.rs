@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::model::build::{Site, image, padding, sequence};
 use crate::model::layer::{Cache, Cost, Ctx, Layer, hash_bits, input_grad};
+use crate::model::lowered::Lowered;
 use crate::model::spec::PaddingSpec;
 use mote_core::padding::Window;
 use mote_kernels::f32::pool;
@@ -90,6 +91,9 @@ impl Layer for Pool {
     fn kind(&self) -> &'static str {
         self.kind
     }
+    fn lowered(&self) -> Lowered {
+        Lowered::Pool(self.params)
+    }
     fn kink_pattern(&self, x: &[f32], y: &[f32]) -> Option<u64> {
         (self.params.kind == Kind::Max).then(|| max_pattern(x, y))
     }
@@ -168,6 +172,9 @@ impl Global {
 impl Layer for Global {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::GlobalPool(self.params)
     }
     fn kink_pattern(&self, x: &[f32], y: &[f32]) -> Option<u64> {
         (self.params.kind == Kind::Max).then(|| max_pattern(x, y))

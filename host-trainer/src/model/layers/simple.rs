@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::model::build::{Site, image};
 use crate::model::layer::{Cache, Cost, Ctx, Layer, hash_bits, input_grad};
+use crate::model::lowered::Lowered;
 use mote_kernels::f32::activation::{self, Activation, Axis, softmax};
 use mote_kernels::f32::{dropout, upsample};
 
@@ -30,6 +31,9 @@ impl Act {
 impl Layer for Act {
     fn kind(&self) -> &'static str {
         "activation"
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::Activation(self.function)
     }
     fn kink_pattern(&self, x: &[f32], _: &[f32]) -> Option<u64> {
         // Where each kinked function bends: ReLU and leaky ReLU at 0, ReLU6 at 0 and 6,
@@ -101,6 +105,13 @@ impl Layer for Softmax {
     fn kind(&self) -> &'static str {
         "softmax"
     }
+    fn lowered(&self) -> Lowered {
+        if self.axis + 1 == self.out.len() {
+            Lowered::Softmax
+        } else {
+            Lowered::Unsupported
+        }
+    }
     fn output_shape(&self) -> &[usize] {
         &self.out
     }
@@ -153,6 +164,9 @@ impl Dropout {
 impl Layer for Dropout {
     fn kind(&self) -> &'static str {
         "dropout"
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::Identity
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
@@ -213,6 +227,9 @@ impl Reshape {
 impl Layer for Reshape {
     fn kind(&self) -> &'static str {
         self.kind
+    }
+    fn lowered(&self) -> Lowered {
+        Lowered::Reshape
     }
     fn output_shape(&self) -> &[usize] {
         &self.out

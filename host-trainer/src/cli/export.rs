@@ -1,0 +1,213 @@
+//! `mote export CHECKPOINT --out model.mote`: post-training quantisation of a trained
+//! model, its arena plan, its accuracy against the float model and its per-layer
+//! error; writes the `.mote` file and a JSON report beside it (`model.mote.json`).
+
+use crate::data::{Dataset, Targets};
+use crate::metrics::argmax;
+use crate::quant::{self, Method, Options, Precision};
+use crate::report::write_atomic;
+use crate::train::checkpoint::Checkpoint;
+use crate::train::session::fit_shape;
+use crate::{Error, Result};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct Args {
+    /// The checkpoint.
+    pub checkpoint: PathBuf,
+    /// Data directory for calibration and evaluation (default: the spec's).
+    pub data: Option<PathBuf>,
+    /// The `.mote` file to write.
+    pub out: PathBuf,
+    /// Also write a Rust module here.
+    pub rust: Option<PathBuf>,
+    /// Calibration method.
+    pub method: Method,
+    /// int16 activations.
+    pub int16: bool,
+    /// Training samples used for calibration.
+    pub calib_samples: usize,
+    /// Test samples used for the per-layer error table.
+    pub report_samples: usize,
+}
+
+/// The first `n` samples of `ds` (all when fewer).
+fn head(ds: &Dataset, n: usize) -> Vec<f32> {
+    let len = ds.sample_len();
+    ds.inputs[..(n * len).min(ds.inputs.len())].to_vec()
+}
+
+/// Top-1 accuracy of `outputs` (rows of `classes`) against `labels`.
+fn accuracy(outputs: &[f32], labels: &[usize], classes: usize) -> f64 {
+    let right = outputs
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(row, l)| argmax(row) == **l)
+        .count();
+    right as f64 / labels.len().max(1) as f64
+}
+
+/// Runs the export; returns the report text.
+pub fn run(args: &Args) -> Result<String> {
+    let ck = Checkpoint::load(&args.checkpoint)?;
+    let model = ck.model()?;
+    let spec = &ck.header.spec;
+    let (mut train_raw, test) = crate::train::data::load(&spec.data, args.data.as_deref())?;
+    fit_shape(&mut train_raw, &spec.model.input)?;
+    let mut calib = train_raw.clone();
+    ck.header.normalisation.apply(&mut calib)?;
+    let calib = head(&calib, args.calib_samples.max(1));
+    let channels = spec.model.input.last().copied().unwrap_or(1);
+    let affine = quant::input_affine(&ck.header.normalisation, channels)?;
+    let opts = Options {
+        method: args.method,
+        precision: if args.int16 {
+            Precision::Int16
+        } else {
+            Precision::Int8
+        },
+        reuse: true,
+    };
+    let exported = quant::export(&model, &calib, affine.clone(), opts)?;
+    let bytes = exported.bytes.as_bytes();
+    let mut no_reuse = exported.def.clone();
+    quant::arena::assign(&mut no_reuse, false)?;
+    let (bufs, _) = quant::arena::buffers(&exported.def);
+    let activations_sum = mote_core::plan::sum_of(&bufs, quant::arena::ALIGN)?;
+
+    // Accuracy on the test split, float and integer.
+    let mut json = serde_json::json!({
+        "model": args.checkpoint.display().to_string(),
+        "params": model.param_count(),
+        "flash_bytes": bytes.len(),
+        "arena_bytes": exported.def.arena_bytes,
+        "arena_bytes_without_reuse": no_reuse.arena_bytes,
+        "activation_bytes_sum": activations_sum,
+        "macs": exported.macs,
+        "precision": if args.int16 { "int16x8" } else { "int8" },
+        "calibration": format!("{:?}", args.method),
+        "calibration_samples": calib.len() / model.input_len().max(1),
+    });
+    let mut text = String::new();
+    let _ = writeln!(text, "wrote {} ({} bytes)", args.out.display(), bytes.len());
+    let _ = writeln!(text, "params       {}", model.param_count());
+    let _ = writeln!(text, "flash        {} bytes (.mote file)", bytes.len());
+    let _ = writeln!(
+        text,
+        "arena        {} bytes (without in-place reuse {}, all activations {})",
+        exported.def.arena_bytes, no_reuse.arena_bytes, activations_sum
+    );
+    let _ = writeln!(text, "MACs         {}", exported.macs);
+    if let Some(mut test) = test {
+        fit_shape(&mut test, &spec.model.input)?;
+        let raw = test.inputs.clone();
+        ck.header.normalisation.apply(&mut test)?;
+        let float_out = model.predict(&test.inputs, 256)?;
+        let int_out = quant::evaluate::predict(bytes, &raw)?;
+        let classes = model.output_len();
+        if let Targets::Classes { labels, .. } = &test.targets {
+            let fa = accuracy(&float_out, labels, classes);
+            let qa = accuracy(&int_out, labels, classes);
+            let same = float_out
+                .chunks_exact(classes)
+                .zip(int_out.chunks_exact(classes))
+                .filter(|(a, b)| argmax(a) == argmax(b))
+                .count() as f64
+                / labels.len().max(1) as f64;
+            json["test_samples"] = labels.len().into();
+            json["float_accuracy"] = fa.into();
+            json["quantized_accuracy"] = qa.into();
+            json["agreement"] = same.into();
+            let _ = writeln!(
+                text,
+                "accuracy     float {:.2}%  quantized {:.2}%  ({:+.2} points)  top-1 agreement {:.2}%  on {} test samples",
+                100.0 * fa,
+                100.0 * qa,
+                100.0 * (qa - fa),
+                100.0 * same,
+                labels.len()
+            );
+        } else {
+            let mse = |o: &[f32], t: &[f32]| {
+                o.iter()
+                    .zip(t)
+                    .map(|(a, b)| ((a - b) as f64).powi(2))
+                    .sum::<f64>()
+                    / t.len().max(1) as f64
+            };
+            if let Targets::Values { values, .. } = &test.targets {
+                json["float_mse"] = mse(&float_out, values).into();
+                json["quantized_mse"] = mse(&int_out, values).into();
+                let _ = writeln!(
+                    text,
+                    "test MSE     float {:.6}  quantized {:.6}",
+                    mse(&float_out, values),
+                    mse(&int_out, values)
+                );
+            }
+        }
+        let n = args.report_samples.min(test.len());
+        let len = test.sample_len();
+        let errors = quant::evaluate::layer_errors(
+            &model,
+            &exported.graph,
+            bytes,
+            &raw[..n * len],
+            &test.inputs[..n * len],
+        )?;
+        let _ = writeln!(
+            text,
+            "\nper-layer error on {n} test samples (integer output dequantised vs the float layer):"
+        );
+        let _ = writeln!(
+            text,
+            "{:>3}  {:<18} {:<34} {:>10} {:>5} {:>10} {:>9} {:>8}",
+            "op", "operator", "layers", "scale", "zp", "rmse", "rel", "max LSB"
+        );
+        for e in &errors {
+            let _ = writeln!(
+                text,
+                "{:>3}  {:<18} {:<34} {:>10.3e} {:>5} {:>10.3e} {:>8.2}% {:>8.1}",
+                e.op,
+                e.code,
+                e.name,
+                e.scale,
+                e.zero_point,
+                e.rmse,
+                100.0 * e.relative,
+                e.max_lsb
+            );
+        }
+        json["layers"] = errors
+            .iter()
+            .map(|e| serde_json::json!({"op": e.op, "operator": e.code, "name": e.name, "scale": e.scale, "zero_point": e.zero_point, "rmse": e.rmse, "relative_error": e.relative, "max_error_lsb": e.max_lsb}))
+            .collect();
+    }
+    write_atomic(&args.out, bytes)?;
+    if let Some(rust) = &args.rust {
+        let code = crate::codegen::rust_module(bytes)?;
+        write_atomic(rust, code.as_bytes())?;
+        let _ = writeln!(text, "wrote {}", rust.display());
+        json["rust"] = rust.display().to_string().into();
+    }
+    let json_path = json_path(&args.out);
+    write_atomic(
+        &json_path,
+        serde_json::to_string_pretty(&json)
+            .map_err(|e| Error::Mismatch {
+                detail: e.to_string(),
+            })?
+            .as_bytes(),
+    )?;
+    let _ = writeln!(text, "wrote {}", json_path.display());
+    Ok(text)
+}
+
+/// `model.mote` → `model.mote.json`.
+pub fn json_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
