@@ -2,6 +2,7 @@
 //! activations, int8 weights, int64 bias), bit-exact with the TFLite reference kernels.
 //! Inference only; one module per layer, named as in [`crate::f32`].
 
+pub mod activation;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
