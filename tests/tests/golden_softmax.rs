@@ -86,3 +86,13 @@ fn softmax_s16_golden() {
         softmax_s16(&p, &exp_lut, &one_by_one_lut, &ints::<i16>(set, "input"), y)
     });
 }
+
+#[test]
+fn softmax_s16_tables_are_the_ones_tflite_builds() {
+    for set in golden::sets("softmax_s16") {
+        let exp: Vec<i16> = ints(&set, "exp_lut");
+        let one: Vec<i16> = ints(&set, "one_by_one_lut");
+        assert_eq!(exp, s16::exp_lut().to_vec(), "exp_lut");
+        assert_eq!(one, s16::one_by_one_lut().to_vec(), "one_by_one_lut");
+    }
+}

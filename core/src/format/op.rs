@@ -45,14 +45,19 @@ pub enum OpCode {
     Add = 7,
     /// Inputs `[a, b]` of the output's length. Multipliers `[output's]`.
     Mul = 8,
-    /// Inputs `[x]`, over the last axis. Params `[input_multiplier, input_left_shift,
-    /// diff_min]`.
+    /// Over the last axis. int8 input: inputs `[x]`, params `[input_multiplier,
+    /// input_left_shift, diff_min]`, no multipliers. int16: inputs `[x, exp_lut,
+    /// one_by_one_lut]` (constant int16 tables of 513 entries), multipliers `[input]`
+    /// (onto the table's `[−10, 0]`), no params.
     Softmax = 9,
     /// Inputs `[x]` of the output's byte length, type and quantisation: a new shape.
     Reshape = 10,
-    /// Inputs `[x]`. Params `[input_multiplier, input_left_shift, input_range_radius]`.
+    /// Inputs `[x]`. int8: multipliers `[input]` (into Q4.27), params
+    /// `[input_range_radius]`, output scale 1/256 and zero point −128. int16: no
+    /// multipliers, params `[input_multiplier, input_left_shift]`, output scale 1/32768
+    /// and zero point 0.
     Logistic = 11,
-    /// Inputs `[x]`. Params as [`Logistic`](Self::Logistic).
+    /// As [`Logistic`](Self::Logistic); int8 output scale 1/128 and zero point 0.
     Tanh = 12,
     /// Inputs `[x]`: `clamp(requantise(x))` into `[act_min, act_max]`. Multipliers
     /// `[input→output]`.
@@ -126,6 +131,7 @@ impl OpCode {
                 (2, 3)
             }
             Self::Add | Self::Mul => (2, 2),
+            Self::Softmax => (1, 3),
             Self::Concat => (1, MAX_INPUTS),
             _ => (1, 1),
         }
@@ -139,6 +145,7 @@ impl OpCode {
             }
             Self::Add => (3, 3),
             Self::Mul | Self::Relu | Self::Requantize => (1, 1),
+            Self::Logistic | Self::Tanh | Self::Softmax => (0, 1),
             _ => (0, 0),
         }
     }

@@ -164,15 +164,33 @@ pub(crate) fn op<'a>(
                 (x.dtype, out.dtype),
                 (DType::I8, DType::I8) | (DType::I8, DType::I16) | (DType::I16, DType::I16)
             );
-            if !types
-                || x.shape != out.shape
-                || op.params[0] <= 0
-                || !(0..=31).contains(&op.params[1])
-                || op.params[2] > 0
-            {
-                return Err(bad("op: SOFTMAX types, shapes or scaling"));
+            if !types || x.shape != out.shape {
+                return Err(bad("op: SOFTMAX types or shapes"));
             }
-            unused_params(3)
+            if x.dtype == DType::I8 {
+                let p = &op.params;
+                if op.input_count() != 1
+                    || !op.multipliers.is_empty()
+                    || p[0] <= 0
+                    || !(0..=31).contains(&p[1])
+                    || p[2] > 0
+                {
+                    return Err(bad("op: SOFTMAX int8 scaling"));
+                }
+                return unused_params(3);
+            }
+            for i in 1..3 {
+                let t = input(i)?.ok_or(bad("op: SOFTMAX int16 needs its two tables"))?;
+                if t.dtype != DType::I16 || t.storage != Storage::Constant || t.len() != 513 {
+                    return Err(bad(
+                        "op: SOFTMAX int16 tables (constant int16, 513 entries)",
+                    ));
+                }
+            }
+            if op.multipliers.len() != 1 {
+                return Err(bad("op: SOFTMAX int16 needs one multiplier"));
+            }
+            unused_params(0)
         }
         OpCode::Reshape => {
             if !same_type || x.bytes != out.bytes || x.quant != out.quant {
@@ -184,7 +202,35 @@ pub(crate) fn op<'a>(
             if !same_type || x.shape != out.shape {
                 return Err(bad("op: LOGISTIC/TANH shapes and types"));
             }
-            unused_params(3)
+            // The kernels' output scale is fixed; the tensor must say so.
+            let want = match (op.code, out.dtype) {
+                (OpCode::Logistic, DType::I8) => (1.0 / 256.0, -128),
+                (OpCode::Tanh, DType::I8) => (1.0 / 128.0, 0),
+                _ => (1.0 / 32768.0, 0),
+            };
+            let q = out.per_tensor().map(|q| (q.scale(), q.zero_point()));
+            if q != Some(want) {
+                return Err(bad(
+                    "op: LOGISTIC/TANH output quantisation (fixed by the operator)",
+                ));
+            }
+            match x.dtype {
+                DType::I8 => {
+                    if op.multipliers.len() != 1 || op.params[0] < 0 {
+                        return Err(bad(
+                            "op: LOGISTIC/TANH int8 needs one multiplier and a radius >= 0",
+                        ));
+                    }
+                    unused_params(1)
+                }
+                _ => {
+                    let (m, shift) = (op.params[0], op.params[1]);
+                    if !op.multipliers.is_empty() || m < 0 || !(0..=31).contains(&shift) {
+                        return Err(bad("op: LOGISTIC/TANH int16 parameters"));
+                    }
+                    unused_params(2)
+                }
+            }
         }
         OpCode::Relu | OpCode::Requantize => {
             if x.len() != out.len() || (op.code == OpCode::Relu && !same_type) {

@@ -98,6 +98,19 @@ impl SeqWork {
         &self.outs
     }
 
+    /// Every node's output at every depth, in post-order (a block's inner nodes before
+    /// the block itself), appended to `out`: the numbering [`Seq::post_order`] gives.
+    pub fn all_outputs(&self, out: &mut Vec<Vec<f32>>) {
+        for (work, y) in self.nodes.iter().zip(&self.outs) {
+            match work {
+                NodeWork::Layer(_) => {}
+                NodeWork::Residual(inner) => inner.all_outputs(out),
+                NodeWork::Branch { paths, .. } => paths.iter().for_each(|p| p.all_outputs(out)),
+            }
+            out.push(y.clone());
+        }
+    }
+
     /// The sequence's output after [`Seq::forward`]: the last node's, or `input` for an
     /// empty sequence.
     pub fn output<'a>(&'a self, input: &'a [f32]) -> &'a [f32] {

@@ -187,6 +187,17 @@ impl Model {
             .collect())
     }
 
+    /// Runs inference on a batch and returns the output of every node at every depth
+    /// (inside residual and branch blocks too), in post-order: a block's inner nodes,
+    /// then the block.
+    pub fn trace_all(&self, input: &[f32]) -> Result<Vec<Vec<f32>>> {
+        let mut pass = self.pass(0);
+        self.forward(&mut pass, input, false)?;
+        let mut out = Vec::new();
+        pass.work.all_outputs(&mut out);
+        Ok(out)
+    }
+
     /// Where the top-level layers with kinks ([`Layer::kink_pattern`](layer::Layer::kink_pattern):
     /// ReLU and its relatives, max pooling) sat in the last [`Model::forward`] of `input`
     /// on `pass`, as one hash: a step that changes it crossed a kink.

@@ -66,12 +66,12 @@ fn each_chunk(
 ) -> Result<()> {
     let n = model.input_len();
     for chunk in inputs.chunks(CHUNK * n) {
-        let trace = model.trace(chunk)?;
+        let trace = model.trace_all(chunk)?;
         for (t, tensor) in graph.tensors.iter().enumerate() {
             match tensor.node {
                 None => f(t, chunk),
                 Some(node) => {
-                    let (_, _, values) = trace.get(node).ok_or_else(|| Error::Mismatch {
+                    let values = trace.get(node).ok_or_else(|| Error::Mismatch {
                         detail: format!("calibration: no layer {node} in the model's trace"),
                     })?;
                     f(t, values)

@@ -73,7 +73,7 @@ pub fn layer_errors(
     let mut max = vec![0f64; ops];
     let mut count = vec![0usize; ops];
     for (x_raw, x) in raw.chunks_exact(n).zip(normalised.chunks_exact(n)) {
-        let trace = model.trace(x)?;
+        let trace = model.trace_all(x)?;
         it.set_input_f32(x_raw)?;
         let mut failure = None;
         it.invoke_each(|i, bytes| {
@@ -83,7 +83,7 @@ pub fn layer_errors(
             let Some(node) = graph.tensors[op.output].node else {
                 return Ok(());
             };
-            let Some((_, _, want)) = trace.get(node) else {
+            let Some(want) = trace.get(node) else {
                 return Ok(());
             };
             let t = match view.tensor(view.op(i)?.output) {

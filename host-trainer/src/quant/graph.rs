@@ -5,7 +5,8 @@
 //! calibration and the per-layer report read the float values from the model itself.
 
 use crate::model::Model;
-use crate::model::graph::Node;
+use crate::model::graph::{Node, Seq};
+use crate::model::layer::Layer;
 use crate::model::lowered::Lowered;
 use crate::{Error, Result};
 use mote_core::padding::{Padding, Window, conv_output};
@@ -87,6 +88,17 @@ pub enum FKind {
     Softmax,
     /// New shape, same values.
     Reshape,
+    /// `inputs[0] + inputs[1]` (a residual block's end).
+    Add,
+    /// The inputs concatenated along the last axis (a branch block's end).
+    Concat,
+    /// The logistic sigmoid.
+    Logistic,
+    /// tanh.
+    Tanh,
+    /// A ReLU or ReLU6 that could not be fused into the operator before it (the
+    /// clamp is the op's `act`).
+    Relu,
 }
 
 /// One float operator.
@@ -96,8 +108,8 @@ pub struct FOp {
     pub name: String,
     /// What it computes.
     pub kind: FKind,
-    /// Input tensor.
-    pub input: usize,
+    /// Input tensors (the first is the data input).
+    pub inputs: Vec<usize>,
     /// Output tensor.
     pub output: usize,
     /// Fused activation.
@@ -142,6 +154,13 @@ impl FOp {
     }
 }
 
+impl FOp {
+    /// The data input.
+    pub fn input(&self) -> usize {
+        self.inputs[0]
+    }
+}
+
 /// The float graph: tensors (0 is the input) and operators in execution order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FGraph {
@@ -166,42 +185,126 @@ fn pads(input: usize, window: Window, padding: Padding) -> Result<(usize, usize)
     Ok((d.pad_before, d.pad_after))
 }
 
-/// Lowers `model` (a plain sequence of layers) to a float graph.
+/// Lowers `model` to a float graph. Tensors are tied to the model's nodes by their
+/// post-order index ([`Model::trace_all`]).
 pub fn lower(model: &Model) -> Result<FGraph> {
-    let mut g = FGraph {
-        tensors: vec![FTensor {
-            shape: model.spec.input.clone(),
-            node: None,
-        }],
-        ops: Vec::new(),
-        output: 0,
+    let mut l = Lowering {
+        model,
+        g: FGraph {
+            tensors: vec![FTensor {
+                shape: model.spec.input.clone(),
+                node: None,
+            }],
+            ops: Vec::new(),
+            output: 0,
+        },
+        counter: 0,
+        pinned: vec![false],
     };
-    let mut cur = 0usize;
-    for (i, node) in model.seq.nodes.iter().enumerate() {
-        let Node::Layer { name, layer } = node else {
-            return Err(unsupported(node.name(), "a residual or branch block"));
-        };
+    let mut cur = l.seq(&model.seq, 0)?;
+    let mut g = l.g;
+    if g.ops.is_empty() {
+        g.tensors.push(g.tensors[0].clone());
+        g.ops.push(FOp {
+            name: "identity".into(),
+            kind: FKind::Reshape,
+            inputs: vec![0],
+            output: 1,
+            act: FusedActivation::None,
+        });
+        cur = 1;
+    }
+    g.output = cur;
+    Ok(g)
+}
+
+/// The state of a lowering: the graph so far, the post-order node counter, and which
+/// tensors are read again later (so nothing may be fused into their producer).
+struct Lowering<'m> {
+    model: &'m Model,
+    g: FGraph,
+    counter: usize,
+    pinned: Vec<bool>,
+}
+
+impl Lowering<'_> {
+    /// Adds an operator producing a new tensor equal to node `node`'s output.
+    fn op(
+        &mut self,
+        name: &str,
+        kind: FKind,
+        inputs: Vec<usize>,
+        shape: &[usize],
+        node: usize,
+    ) -> usize {
+        self.g.tensors.push(FTensor {
+            shape: shape.to_vec(),
+            node: Some(node),
+        });
+        self.pinned.push(false);
+        let output = self.g.tensors.len() - 1;
+        self.g.ops.push(FOp {
+            name: name.to_string(),
+            kind,
+            inputs,
+            output,
+            act: FusedActivation::None,
+        });
+        output
+    }
+
+    /// The last operator, when it produced `cur` and nothing else will read `cur`.
+    fn fusable(&mut self, cur: usize) -> Option<&mut FOp> {
+        if self.pinned[cur] {
+            return None;
+        }
+        self.g.ops.last_mut().filter(|op| op.output == cur)
+    }
+
+    /// Lowers `seq` reading tensor `input`; returns its output tensor.
+    fn seq(&mut self, seq: &Seq, input: usize) -> Result<usize> {
+        let mut cur = input;
+        for node in &seq.nodes {
+            cur = match node {
+                Node::Layer { name, layer } => {
+                    let idx = self.counter;
+                    self.counter += 1;
+                    self.layer(idx, name, layer.as_ref(), cur)?
+                }
+                Node::Residual { name, body } => {
+                    self.pinned[cur] = true;
+                    let fx = self.seq(body, cur)?;
+                    let idx = self.counter;
+                    self.counter += 1;
+                    self.op(name, FKind::Add, vec![cur, fx], &body.output, idx)
+                }
+                Node::Branch {
+                    name, paths, out, ..
+                } => {
+                    self.pinned[cur] = true;
+                    let outs = paths
+                        .iter()
+                        .map(|p| self.seq(p, cur))
+                        .collect::<Result<Vec<_>>>()?;
+                    if outs.len() > mote_core::format::MAX_INPUTS {
+                        return Err(unsupported(name, "a branch of more than 8 paths"));
+                    }
+                    let idx = self.counter;
+                    self.counter += 1;
+                    self.op(name, FKind::Concat, outs, out, idx)
+                }
+            };
+        }
+        Ok(cur)
+    }
+
+    /// Lowers one layer (post-order index `i`) reading `cur`; returns its output tensor.
+    fn layer(&mut self, i: usize, name: &str, layer: &dyn Layer, cur: usize) -> Result<usize> {
+        let model = self.model;
         let shape = layer.output_shape().to_vec();
         let param = |idx: usize| model.params[idx].data.clone();
         let bias = |b: Option<usize>, n: usize| b.map_or_else(|| vec![0.0; n], param);
-        // The last operator, when it produced `cur` and nothing else reads `cur` yet.
-        let last_is_cur = g.ops.last().is_some_and(|op| op.output == cur);
-        let new_op = |g: &mut FGraph, kind: FKind, input: usize| {
-            g.tensors.push(FTensor {
-                shape: shape.clone(),
-                node: Some(i),
-            });
-            let output = g.tensors.len() - 1;
-            g.ops.push(FOp {
-                name: name.clone(),
-                kind,
-                input,
-                output,
-                act: FusedActivation::None,
-            });
-            output
-        };
-        cur = match layer.lowered() {
+        Ok(match layer.lowered() {
             Lowered::Conv {
                 params,
                 weights,
@@ -215,7 +318,7 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     w: param(weights),
                     b: bias(b, params.out_c),
                 };
-                new_op(&mut g, kind, cur)
+                self.op(name, kind, vec![cur], &shape, i)
             }
             Lowered::Depthwise {
                 params,
@@ -230,7 +333,7 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     w: param(weights),
                     b: bias(b, params.channels * params.multiplier),
                 };
-                new_op(&mut g, kind, cur)
+                self.op(name, kind, vec![cur], &shape, i)
             }
             Lowered::Transpose {
                 params,
@@ -242,7 +345,7 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     w: param(weights),
                     b: bias(b, params.out_c),
                 };
-                new_op(&mut g, kind, cur)
+                self.op(name, kind, vec![cur], &shape, i)
             }
             Lowered::Dense {
                 inputs,
@@ -256,7 +359,7 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     w: param(weights),
                     b: bias(b, outputs),
                 };
-                new_op(&mut g, kind, cur)
+                self.op(name, kind, vec![cur], &shape, i)
             }
             Lowered::Pool(p) => {
                 let (t, _) = pads(p.height, p.window_h, p.padding_h)?;
@@ -273,7 +376,7 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     Kind::Max => FKind::MaxPool(geo),
                     Kind::Average => FKind::AvgPool(geo),
                 };
-                new_op(&mut g, kind, cur)
+                self.op(name, kind, vec![cur], &shape, i)
             }
             Lowered::GlobalPool(p) => {
                 let geo = PoolGeometry {
@@ -285,7 +388,10 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                     Kind::Max => FKind::MaxPool(geo),
                     Kind::Average => FKind::AvgPool(geo),
                 };
-                new_op(&mut g, kind, cur)
+                // The pool keeps its image shape (1×1×c); a reshape (in place) gives
+                // the layer's `[c]`.
+                let pooled = self.op(name, kind, vec![cur], &[1, 1, p.channels], i);
+                self.op(name, FKind::Reshape, vec![pooled], &shape, i)
             }
             Lowered::BatchNorm {
                 channels,
@@ -295,10 +401,9 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                 mean,
                 var,
             } => {
-                let op = g
-                    .ops
-                    .last_mut()
-                    .filter(|op| last_is_cur && op.weighted() && op.act == FusedActivation::None);
+                let op = self
+                    .fusable(cur)
+                    .filter(|op| op.weighted() && op.act == FusedActivation::None);
                 let Some(op) = op else {
                     return Err(unsupported(
                         name,
@@ -315,55 +420,60 @@ pub fn lower(model: &Model) -> Result<FGraph> {
                 })
                 .map_err(|what| unsupported(name, what))?;
                 op.name = format!("{}+{name}", op.name);
-                g.tensors[cur].node = Some(i);
+                self.g.tensors[cur].node = Some(i);
                 cur
             }
             Lowered::Activation(Activation::Identity) | Lowered::Identity => {
-                g.tensors[cur].node = Some(i);
+                self.g.tensors[cur].node = Some(i);
                 cur
             }
             Lowered::Activation(a @ (Activation::Relu | Activation::Relu6)) => {
-                let op = g.ops.last_mut().filter(|op| {
-                    last_is_cur
-                        && op.act == FusedActivation::None
-                        && !matches!(op.kind, FKind::Softmax | FKind::Reshape)
-                });
-                let Some(op) = op else {
-                    return Err(unsupported(
-                        name,
-                        "an activation that does not follow a convolution, dense or pooling layer",
-                    ));
-                };
-                op.act = if a == Activation::Relu {
+                let act = if a == Activation::Relu {
                     FusedActivation::Relu
                 } else {
                     FusedActivation::Relu6
                 };
-                op.name = format!("{}+{name}", op.name);
-                g.tensors[cur].node = Some(i);
-                cur
+                let op = self.fusable(cur).filter(|op| {
+                    op.act == FusedActivation::None
+                        && !matches!(
+                            op.kind,
+                            FKind::Softmax
+                                | FKind::Reshape
+                                | FKind::Concat
+                                | FKind::Logistic
+                                | FKind::Tanh
+                        )
+                });
+                match op {
+                    Some(op) => {
+                        op.act = act;
+                        op.name = format!("{}+{name}", op.name);
+                        self.g.tensors[cur].node = Some(i);
+                        cur
+                    }
+                    None => {
+                        let out = self.op(name, FKind::Relu, vec![cur], &shape, i);
+                        if let Some(op) = self.g.ops.last_mut() {
+                            op.act = act;
+                        }
+                        out
+                    }
+                }
             }
-            Lowered::Softmax => new_op(&mut g, FKind::Softmax, cur),
-            Lowered::Reshape => new_op(&mut g, FKind::Reshape, cur),
+            Lowered::Activation(Activation::Sigmoid) => {
+                self.op(name, FKind::Logistic, vec![cur], &shape, i)
+            }
+            Lowered::Activation(Activation::Tanh) => {
+                self.op(name, FKind::Tanh, vec![cur], &shape, i)
+            }
+            Lowered::Softmax => self.op(name, FKind::Softmax, vec![cur], &shape, i),
+            Lowered::Reshape => self.op(name, FKind::Reshape, vec![cur], &shape, i),
             Lowered::Activation(a) => return Err(unsupported(name, format!("activation {a:?}"))),
             Lowered::Unsupported => {
                 return Err(unsupported(name, format!("a '{}' layer", layer.kind())));
             }
-        };
+        })
     }
-    if g.ops.is_empty() {
-        g.ops.push(FOp {
-            name: "identity".into(),
-            kind: FKind::Reshape,
-            input: 0,
-            output: 1,
-            act: FusedActivation::None,
-        });
-        g.tensors.push(g.tensors[0].clone());
-        cur = 1;
-    }
-    g.output = cur;
-    Ok(g)
 }
 
 /// Folds a per-output-channel affine map into a weighted operator: weights of channel

@@ -113,7 +113,14 @@ pub fn quantize(graph: &FGraph, ranges: &[(f32, f32)], precision: Precision) -> 
     for op in &graph.ops {
         match op.kind {
             FKind::MaxPool(_) | FKind::AvgPool(_) | FKind::Reshape => {
-                quant[op.output] = quant[op.input]
+                quant[op.output] = quant[op.input()]
+            }
+            FKind::Logistic | FKind::Tanh => {
+                quant[op.output] = match (precision, &op.kind) {
+                    (Precision::Int8, FKind::Logistic) => QuantParams::new(1.0 / 256.0, -128)?,
+                    (Precision::Int8, _) => QuantParams::new(1.0 / 128.0, 0)?,
+                    _ => QuantParams::new(1.0 / 32768.0, 0)?,
+                }
             }
             FKind::Softmax => {
                 quant[op.output] = match precision {
@@ -191,13 +198,13 @@ fn lower_op(
     quant: &[QuantParams],
     precision: Precision,
 ) -> Result<OpDef> {
-    let (qx, qy) = (quant[op.input], quant[op.output]);
+    let (qx, qy) = (quant[op.input()], quant[op.output]);
     let (tmin, tmax) = precision.range();
     let (act_min, act_max) = op.act.range_quantized(qy, tmin, tmax)?;
     let mut params = [0i32; PARAMS];
     let mut od = OpDef {
         code: OpCode::Reshape,
-        inputs: vec![op.input],
+        inputs: op.inputs.clone(),
         output: op.output,
         multipliers: Vec::new(),
         act_min,
@@ -304,18 +311,99 @@ fn lower_op(
             None
         }
         FKind::Softmax => {
-            if precision == Precision::Int16 {
-                return Err(Error::spec(
-                    format!("export: layer '{}'", op.name),
-                    "softmax with int16 activations cannot be exported yet",
-                ));
-            }
             od.code = OpCode::Softmax;
-            let s = softmax_scaling(1.0, qx.scale() as f64, 5, Rounding::Double)?;
-            params[..3].copy_from_slice(&[s.multiplier, s.left_shift, s.diff_min]);
+            match precision {
+                Precision::Int8 => {
+                    let s = softmax_scaling(1.0, qx.scale() as f64, 5, Rounding::Double)?;
+                    params[..3].copy_from_slice(&[s.multiplier, s.left_shift, s.diff_min]);
+                }
+                Precision::Int16 => {
+                    // TFLite: input differences scaled so that [−65535, 0] spans the
+                    // exp table's [−10, 0].
+                    use mote_kernels::int16::softmax::{exp_lut, one_by_one_lut};
+                    let real = qx.scale() as f64 / (10.0 / 65535.0);
+                    od.multipliers = vec![QuantizedMultiplier::from_real(real)?];
+                    let bytes =
+                        |t: [i16; 513]| t.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+                    let e = constant(
+                        def,
+                        format!("{}/exp_lut", op.name),
+                        DType::I16,
+                        vec![513],
+                        bytes(exp_lut()),
+                        QuantDef::None,
+                    );
+                    let o = constant(
+                        def,
+                        format!("{}/one_by_one_lut", op.name),
+                        DType::I16,
+                        vec![513],
+                        bytes(one_by_one_lut()),
+                        QuantDef::None,
+                    );
+                    od.inputs.extend([e, o]);
+                }
+            }
             None
         }
         FKind::Reshape => None,
+        FKind::Concat => {
+            od.code = OpCode::Concat;
+            // The last axis of the output's `.mote` dims (channels).
+            params[0] = i32_of(def.tensors[op.output].dims.len() - 1)?;
+            None
+        }
+        FKind::Relu => {
+            od.code = OpCode::Relu;
+            od.multipliers = vec![QuantizedMultiplier::from_real(
+                qx.scale() as f64 / qy.scale() as f64,
+            )?];
+            None
+        }
+        FKind::Add => {
+            od.code = OpCode::Add;
+            let qb = quant[op.inputs[1]];
+            // TFLite's ADD preparation: both inputs onto twice the larger input scale,
+            // shifted left by 20 (int8) or 15 (int16) bits for precision.
+            let left_shift = if precision == Precision::Int8 { 20 } else { 15 };
+            let twice_max = 2.0 * (qx.scale() as f64).max(qb.scale() as f64);
+            let real_out = twice_max / ((1u64 << left_shift) as f64 * qy.scale() as f64);
+            od.multipliers = vec![
+                QuantizedMultiplier::from_real_smaller_than_one(qx.scale() as f64 / twice_max)?,
+                QuantizedMultiplier::from_real_smaller_than_one(qb.scale() as f64 / twice_max)?,
+                QuantizedMultiplier::from_real_smaller_than_one(real_out)?,
+            ];
+            params[0] = left_shift;
+            None
+        }
+        FKind::Logistic | FKind::Tanh => {
+            let logistic = matches!(op.kind, FKind::Logistic);
+            od.code = if logistic {
+                OpCode::Logistic
+            } else {
+                OpCode::Tanh
+            };
+            match precision {
+                Precision::Int8 => {
+                    let p = mote_kernels::int8::activation::Params::from_scale(
+                        qx.scale(),
+                        qx.zero_point(),
+                    )?;
+                    od.multipliers = vec![p.input_multiplier];
+                    params[0] = p.input_range_radius;
+                }
+                Precision::Int16 => {
+                    use mote_kernels::int16::activation::Params as P16;
+                    let p = if logistic {
+                        P16::logistic_from_scale(qx.scale(), qx.zero_point())?
+                    } else {
+                        P16::tanh_from_scale(qx.scale(), qx.zero_point())?
+                    };
+                    params[..2].copy_from_slice(&[p.input_multiplier, p.input_left_shift]);
+                }
+            }
+            None
+        }
     };
     if let Some((w, b, dims, axis)) = weighted {
         let channels = dims[axis];

@@ -285,10 +285,26 @@ pub(crate) fn run<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, arena: &mut [u8]) 
             match (x_t.dtype, out_t.dtype) {
                 (DType::I8, DType::I8) => softmax::softmax_s8(&params, i8s(x), i8s_mut(out)),
                 (DType::I8, DType::I16) => softmax::softmax_s8_s16(&params, i8s(x), cast_mut(out)?),
-                _ => Err(Error::new(
-                    ErrorKind::Unsupported,
-                    "executor: int16 SOFTMAX",
-                )),
+                _ => {
+                    let table = |i: usize| -> Result<&[i16]> {
+                        cast(split.input(model, &input_tensor(model, op, i)?)?)
+                    };
+                    let p16 = int16::softmax::Params {
+                        rows: params.rows,
+                        row_size: params.row_size,
+                        input_multiplier: op.multipliers.first().copied().ok_or(Error::new(
+                            ErrorKind::Malformed { offset: 0 },
+                            "executor: multipliers",
+                        ))?,
+                    };
+                    int16::softmax::softmax_s16(
+                        &p16,
+                        table(1)?,
+                        table(2)?,
+                        cast(x)?,
+                        cast_mut(out)?,
+                    )
+                }
             }
         }
         OpCode::Reshape => {
@@ -297,6 +313,135 @@ pub(crate) fn run<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, arena: &mut [u8]) 
             }
             out.copy_from_slice(split.input(model, &x_t)?);
             Ok(())
+        }
+        OpCode::Logistic | OpCode::Tanh => {
+            let x = split.input(model, &x_t)?;
+            let logistic = op.code == OpCode::Logistic;
+            match x_t.dtype {
+                DType::I8 => {
+                    let params = int8::activation::Params {
+                        input_zero_point: x_q.zero_point(),
+                        input_multiplier: op.multipliers.first().copied().ok_or(Error::new(
+                            ErrorKind::Malformed { offset: 0 },
+                            "executor: multipliers",
+                        ))?,
+                        input_range_radius: p[0],
+                    };
+                    let (x, y) = (i8s(x), i8s_mut(out));
+                    if logistic {
+                        int8::activation::logistic_s8(&params, x, y)
+                    } else {
+                        int8::activation::tanh_s8(&params, x, y)
+                    }
+                }
+                _ => {
+                    let params = int16::activation::Params {
+                        input_multiplier: p[0],
+                        input_left_shift: p[1],
+                    };
+                    let (x, y) = (cast::<i16>(x)?, cast_mut::<i16>(out)?);
+                    if logistic {
+                        int16::activation::logistic_s16(&params, x, y)
+                    } else {
+                        int16::activation::tanh_s16(&params, x, y)
+                    }
+                }
+            }
+        }
+        OpCode::Relu | OpCode::Requantize => {
+            let x = split.input(model, &x_t)?;
+            let multiplier = op.multipliers.first().copied().ok_or(Error::new(
+                ErrorKind::Malformed { offset: 0 },
+                "executor: multipliers",
+            ))?;
+            if op.code == OpCode::Relu {
+                let params = int8::activation::ReluParams {
+                    input_zero_point: x_q.zero_point(),
+                    output_zero_point: out_q.zero_point(),
+                    multiplier,
+                    act_min: op.act_min,
+                    act_max: op.act_max,
+                };
+                return match x_t.dtype {
+                    DType::I8 => int8::activation::relu_s8(&params, i8s(x), i8s_mut(out)),
+                    _ => int16::activation::relu_s16(&params, cast(x)?, cast_mut(out)?),
+                };
+            }
+            let params = int8::quantize::RequantizeParams {
+                input_zero_point: x_q.zero_point(),
+                output_zero_point: out_q.zero_point(),
+                multiplier,
+            };
+            use int8::quantize as rq;
+            match (x_t.dtype, out_t.dtype) {
+                (DType::I8, DType::I8) => rq::requantize_s8_s8(&params, i8s(x), i8s_mut(out)),
+                (DType::I8, _) => rq::requantize_s8_s16(&params, i8s(x), cast_mut(out)?),
+                (_, DType::I8) => rq::requantize_s16_s8(&params, cast(x)?, i8s_mut(out)),
+                _ => rq::requantize_s16_s16(&params, cast(x)?, cast_mut(out)?),
+            }
+        }
+        OpCode::Pad => {
+            let x = split.input(model, &x_t)?;
+            let rank = x_t.shape.rank();
+            let lead = 4usize.saturating_sub(rank);
+            let mut params = int8::pad::PadParams {
+                shape: [1; 4],
+                before: [0; 4],
+                after: [0; 4],
+                pad_value: out_q.zero_point(),
+            };
+            for (a, &d) in x_t.shape.dims().iter().enumerate() {
+                params.shape[lead + a] = d;
+                params.before[lead + a] = u(p[2 * a]);
+                params.after[lead + a] = u(p[2 * a + 1]);
+            }
+            match x_t.dtype {
+                DType::I8 => int8::pad::pad_s8(&params, i8s(x), i8s_mut(out)),
+                _ => int8::pad::pad_s16(&params, cast(x)?, cast_mut(out)?),
+            }
+        }
+        OpCode::Concat => {
+            const MAX: usize = mote_core::format::MAX_INPUTS;
+            let n = op.input_count();
+            let four = |t: &TensorInfo<'_>| {
+                let mut d = [1usize; 4];
+                let lead = 4usize.saturating_sub(t.shape.rank());
+                d[lead..].copy_from_slice(t.shape.dims());
+                d
+            };
+            let lead = 4usize.saturating_sub(out_t.shape.rank());
+            let mut shapes = [[1usize; 4]; MAX];
+            let mut quants = [out_q; MAX];
+            let mut parts: [&[u8]; MAX] = [&[]; MAX];
+            for i in 0..n {
+                let t = input_tensor(model, op, i)?;
+                shapes[i] = four(&t);
+                quants[i] = quant_of(&t)?;
+                parts[i] = split.input(model, &t)?;
+            }
+            let params = int8::concat::ConcatParams {
+                axis: lead + u(p[0]),
+                shapes: &shapes[..n],
+                input_quant: &quants[..n],
+                output_shape: four(&out_t),
+                output_quant: out_q,
+            };
+            match out_t.dtype {
+                DType::I8 => {
+                    let mut xs: [&[i8]; MAX] = [&[]; MAX];
+                    for (x, b) in xs.iter_mut().zip(&parts[..n]) {
+                        *x = i8s(b);
+                    }
+                    int8::concat::concat_s8(&params, &xs[..n], i8s_mut(out))
+                }
+                _ => {
+                    let mut xs: [&[i16]; MAX] = [&[]; MAX];
+                    for (x, b) in xs.iter_mut().zip(&parts[..n]) {
+                        *x = cast(b)?;
+                    }
+                    int8::concat::concat_s16(&params, &xs[..n], cast_mut(out)?)
+                }
+            }
         }
         code => Err(Error::new(ErrorKind::Unsupported, code.name())),
     }

@@ -37,6 +37,39 @@ pub struct Params {
     pub input_multiplier: QuantizedMultiplier,
 }
 
+/// TFLite's `gen_lut` for an int16 table of `f` on `[lo, hi]` with outputs in
+/// `[-1, 1]`: 512 samples plus the end point, each nudged by half the error the linear
+/// interpolation makes at the interval's midpoint (f32 arithmetic, as TFLite's).
+fn gen_lut(f: impl Fn(f32) -> f32, lo: f32, hi: f32) -> [i16; LUT_LEN] {
+    let steps = (LUT_LEN - 1) as f32;
+    let step = (hi - lo) / steps;
+    let half = step / 2.0;
+    let inv = 65536.0f32 / 2.0;
+    let round = libm::roundf;
+    let clamp = |v: f32| v.clamp(i16::MIN as f32, i16::MAX as f32) as i16;
+    let mut t = [0i16; LUT_LEN];
+    for (i, e) in t.iter_mut().enumerate().take(LUT_LEN - 1) {
+        let x = lo + i as f32 * step;
+        let (v, mid, next) = (f(x), f(x + half), f(lo + (i + 1) as f32 * step));
+        let sample = round(v * inv);
+        let interp = round((next * inv + round(v * inv)) / 2.0);
+        let bias = round((interp - round(mid * inv)) / 2.0);
+        *e = clamp(sample - bias);
+    }
+    t[LUT_LEN - 1] = clamp(round(f(hi) * inv));
+    t
+}
+
+/// The `exp_lut` table TFLite builds: `exp(x)` on `[−10, 0]` in Q0.15.
+pub fn exp_lut() -> [i16; LUT_LEN] {
+    gen_lut(libm::expf, -10.0, 0.0)
+}
+
+/// The `one_by_one_lut` table TFLite builds: `1/(1 + x)` on `[0, 1]` in Q0.15.
+pub fn one_by_one_lut() -> [i16; LUT_LEN] {
+    gen_lut(|x| 1.0 / (1.0 + x), 0.0, 1.0)
+}
+
 /// Interpolates table `t` (of [`LUT_LEN`] entries) at `v`.
 #[inline]
 fn lut(v: i16, t: &[i16]) -> i32 {

@@ -106,11 +106,7 @@ impl Layer for Softmax {
         "softmax"
     }
     fn lowered(&self) -> Lowered {
-        if self.axis + 1 == self.out.len() {
-            Lowered::Softmax
-        } else {
-            Lowered::Unsupported
-        }
+        Lowered::Softmax
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
