@@ -261,3 +261,85 @@ impl ModelDef {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{AlignedBytes, ModelView, Storage};
+
+    /// A one-operator model: an int8 `[1, 4]` input reshaped to `[2, 2]`.
+    fn reshape_model() -> ModelDef {
+        let t = |name: &str, dims: Vec<usize>, offset: usize| TensorDef {
+            name: name.into(),
+            dtype: DType::I8,
+            dims,
+            data: None,
+            arena_offset: offset,
+            quant: QuantDef::PerTensor {
+                scale: 0.5,
+                zero_point: -3,
+            },
+        };
+        ModelDef {
+            tensors: alloc::vec![
+                t("in", alloc::vec![1, 4], 0),
+                t("out", alloc::vec![2, 2], 16)
+            ],
+            ops: alloc::vec![OpDef {
+                code: OpCode::Reshape,
+                inputs: alloc::vec![0],
+                output: 1,
+                multipliers: Vec::new(),
+                act_min: -128,
+                act_max: 127,
+                params: [0; PARAMS],
+            }],
+            input: 0,
+            output: 1,
+            arena_bytes: 32,
+            input_affine: alloc::vec![(1.0 / 255.0, 0.0); 4],
+        }
+    }
+
+    #[test]
+    fn written_models_read_back() {
+        let bytes = AlignedBytes::new(&reshape_model().to_bytes().unwrap());
+        let view = ModelView::from_bytes(bytes.as_bytes()).unwrap();
+        assert_eq!(
+            (view.tensor_count(), view.op_count(), view.arena_bytes()),
+            (2, 1, 32)
+        );
+        let out = view.output().unwrap();
+        assert_eq!(
+            (out.name, out.storage, out.shape.dims()),
+            ("out", Storage::Arena, &[2, 2][..])
+        );
+        assert_eq!(view.input_affine_of(3), (1.0 / 255.0, 0.0));
+        assert_eq!(view.op(0).unwrap().code, OpCode::Reshape);
+    }
+
+    #[test]
+    fn truncation_corruption_and_misalignment_are_errors() {
+        let raw = reshape_model().to_bytes().unwrap();
+        for len in [0, 10, 63, 64, raw.len() - 1] {
+            assert!(ModelView::from_bytes(AlignedBytes::new(&raw[..len]).as_bytes()).is_err());
+        }
+        let mut bad = AlignedBytes::new(&raw);
+        bad.as_bytes_mut()[70] ^= 1;
+        let e = ModelView::from_bytes(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.at, "header: crc32 (corrupted file)");
+        // One byte off a 16-byte boundary.
+        let shifted = AlignedBytes::new(&[&[0u8][..], &raw].concat());
+        assert!(ModelView::from_bytes(&shifted.as_bytes()[1..]).is_err());
+        // An output overlapping its input (with a valid checksum) is a bad plan.
+        let mut m = reshape_model();
+        m.tensors[1].arena_offset = 0;
+        m.tensors[1].dims = alloc::vec![1, 2];
+        let e = ModelView::from_bytes(AlignedBytes::new(&m.to_bytes().unwrap()).as_bytes())
+            .unwrap_err();
+        assert!(
+            e.at.starts_with("op: RESHAPE") || e.at.starts_with("op: output overlaps"),
+            "{e}"
+        );
+    }
+}

@@ -200,3 +200,89 @@ impl<'m, 'a, 'r> Interpreter<'m, 'a, 'r> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate alloc;
+    extern crate std;
+    use super::*;
+    use alloc::vec;
+    use mote_core::format::{AlignedBytes, ModelDef, OpCode, OpDef, PARAMS, QuantDef, TensorDef};
+    use mote_core::quant::QuantizedMultiplier;
+
+    /// `y = W·x + b` with W = [[1, 2], [3, 4]], b = [0, 1], unit scales, zero points 0.
+    fn dense_model() -> AlignedBytes {
+        let q = QuantDef::PerTensor {
+            scale: 1.0,
+            zero_point: 0,
+        };
+        let t = |name: &str, dtype, dims, data: Option<vec::Vec<u8>>, offset, quant| TensorDef {
+            name: name.into(),
+            dtype,
+            dims,
+            data,
+            arena_offset: offset,
+            quant,
+        };
+        let bias: vec::Vec<u8> = [0i32, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let def = ModelDef {
+            tensors: vec![
+                t("x", DType::I8, vec![1, 2], None, 0, q.clone()),
+                t("y", DType::I8, vec![1, 2], None, 16, q.clone()),
+                t("w", DType::I8, vec![2, 2], Some(vec![1, 2, 3, 4]), 0, q),
+                t("b", DType::I32, vec![2], Some(bias), 0, QuantDef::None),
+            ],
+            ops: vec![OpDef {
+                code: OpCode::FullyConnected,
+                inputs: vec![0, 2, 3],
+                output: 1,
+                multipliers: vec![QuantizedMultiplier::from_real(1.0).unwrap()],
+                act_min: -128,
+                act_max: 127,
+                params: [0; PARAMS],
+            }],
+            input: 0,
+            output: 1,
+            arena_bytes: 32,
+            input_affine: vec![],
+        };
+        AlignedBytes::new(&def.to_bytes().unwrap())
+    }
+
+    #[test]
+    fn runs_a_dense_model_in_the_callers_arena() {
+        let bytes = dense_model();
+        let model = Model::from_bytes(bytes.as_bytes()).unwrap();
+        let mut arena = [0u8; 48];
+        let mut it = Interpreter::new(&model, &mut arena).unwrap();
+        it.input_i8().unwrap().copy_from_slice(&[5, -2]);
+        it.invoke().unwrap();
+        assert_eq!(it.output_i8().unwrap(), &[1, 8]);
+        let mut y = [0f32; 2];
+        it.set_input_f32(&[1.0, 1.0]).unwrap();
+        let mut seen = vec::Vec::new();
+        it.invoke_each(|i, b| {
+            seen.push((i, b.len()));
+            Ok(())
+        })
+        .unwrap();
+        it.output_f32(&mut y).unwrap();
+        assert_eq!((y, seen), ([3.0, 8.0], vec![(0, 2)]));
+        assert!(it.input_i16().is_err());
+        assert!(it.set_input_f32(&[1.0]).is_err());
+    }
+
+    #[test]
+    fn a_short_arena_names_the_size_needed() {
+        let bytes = dense_model();
+        let model = Model::from_bytes(bytes.as_bytes()).unwrap();
+        let mut arena = [0u8; 64];
+        let start = arena.as_ptr() as usize % 16;
+        let skip = (16 - start) % 16;
+        let e = Interpreter::new(&model, &mut arena[..skip + 31]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::too_small("interpreter: arena (bytes)", skip + 32, skip + 31)
+        );
+    }
+}
