@@ -135,7 +135,7 @@ fn ds_cnn(separate_relu: bool) -> Graph {
     g
 }
 
-fn main() -> Result<(), mote_core::Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "| model | ops | sum of activations | greedy without reuse | greedy with in-place reuse | peak live with reuse (lower bound) |"
     );
@@ -165,5 +165,38 @@ fn main() -> Result<(), mote_core::Error> {
     }
     println!();
     println!("int8 activations (1 byte per element), offsets aligned to {ALIGN} bytes.");
+    exported()
+}
+
+/// The same two models through the real exporter (`mote_trainer::quant::export`), with
+/// random weights calibrated on random inputs: the arena it plans and the file size.
+fn exported() -> Result<(), Box<dyn std::error::Error>> {
+    use mote_trainer::model::Model;
+    use mote_trainer::quant;
+    use mote_trainer::train::Spec;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    println!();
+    println!(
+        "| spec, exported with random weights | arena | without reuse | sum of activations | .mote bytes | MACs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for spec in ["examples/mnist-cnn.toml", "examples/kws-dscnn.toml"] {
+        let text = std::fs::read_to_string(root.join(spec))?;
+        let model = Model::new(Spec::parse(&text)?.model, 1)?;
+        let mut rng = mote_core::rng::Rng::new(3);
+        let calib: Vec<f32> = (0..32 * model.input_len()).map(|_| rng.normal()).collect();
+        let e = quant::export(&model, &calib, Vec::new(), quant::Options::default())?;
+        let mut plain = e.def.clone();
+        quant::arena::assign(&mut plain, false)?;
+        let (bufs, _) = quant::arena::buffers(&e.def);
+        let sum = plan::sum_of(&bufs, ALIGN)?;
+        println!(
+            "| {spec} | {} | {} | {sum} | {} | {} |",
+            e.def.arena_bytes,
+            plain.arena_bytes,
+            e.bytes.as_bytes().len(),
+            e.macs
+        );
+    }
     Ok(())
 }
