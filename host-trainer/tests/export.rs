@@ -100,6 +100,11 @@ fn every_exportable_layer_tracks_the_float_model_in_int8_and_int16() {
             ..Options::default()
         };
         let e = quant::export(&model, &calib, Vec::new(), opts).unwrap();
+        // `fuzz/seed.sh` collects these as seeds for the reader's fuzz target.
+        if let Some(dir) = std::env::var_os("MOTE_FUZZ_SEEDS") {
+            let name = format!("seed-every-layer-{precision:?}.mote").to_lowercase();
+            fs::write(Path::new(&dir).join(name), e.bytes.as_bytes()).unwrap();
+        }
         let codes: Vec<_> = e.def.ops.iter().map(|o| o.code.name()).collect();
         for want in [
             "CONV_2D",

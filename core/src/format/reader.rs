@@ -122,8 +122,11 @@ impl<'a> ModelView<'a> {
     /// normalisation); empty when the model takes its inputs as they are.
     pub fn input_affine(&self) -> &'a [u8] {
         let h = &self.header;
-        self.bytes
-            .get(h.input_affine_offset..h.input_affine_offset + 8 * h.input_affine_channels)
+        // Validated by `from_bytes`; checked anyway so the accessor cannot overflow.
+        h.input_affine_channels
+            .checked_mul(8)
+            .and_then(|n| n.checked_add(h.input_affine_offset))
+            .and_then(|end| self.bytes.get(h.input_affine_offset..end))
             .unwrap_or(&[])
     }
 
@@ -184,11 +187,11 @@ impl<'a> ModelView<'a> {
                     48,
                 ));
             }
-            let bytes = file.slice(
-                "header: input transform",
-                h.input_affine_offset,
-                8 * channels,
-            )?;
+            // Checked: on a 32-bit target `8 · channels` can overflow `usize`.
+            let len = channels
+                .checked_mul(8)
+                .ok_or(malformed("header: input transform channels", 48))?;
+            let bytes = file.slice("header: input transform", h.input_affine_offset, len)?;
             for (i, v) in bytes.chunks_exact(4).enumerate() {
                 if !f32::from_le_bytes([v[0], v[1], v[2], v[3]]).is_finite() {
                     return Err(malformed(

@@ -244,7 +244,11 @@ fn read_quant<'a>(
             if scales_off % 4 != 0 {
                 return Err(malformed("tensor: scales (4-byte aligned)", at + 40));
             }
-            let scales = file.slice("tensor: scales", scales_off, channels * 4)?;
+            // Checked: on a 32-bit target `channels · 4` can overflow `usize`.
+            let len = channels
+                .checked_mul(4)
+                .ok_or(malformed("tensor: channel_axis", at + 36))?;
+            let scales = file.slice("tensor: scales", scales_off, len)?;
             for (i, s) in scales.chunks_exact(4).enumerate() {
                 let s = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
                 if !(s.is_finite() && s > 0.0) {

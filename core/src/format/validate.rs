@@ -95,7 +95,9 @@ pub(crate) fn op<'a>(
                     };
                     let rows = x.len() / inputs;
                     let last = out.shape.dims().last().copied().unwrap_or(0);
-                    if x.len() % inputs != 0 || out.len() != rows * outputs || last != outputs {
+                    // Checked: on a 32-bit target `rows · outputs` can overflow `usize`.
+                    let expected = rows.checked_mul(outputs);
+                    if x.len() % inputs != 0 || expected != Some(out.len()) || last != outputs {
                         return Err(bad("op: FULLY_CONNECTED shapes"));
                     }
                     Ok(())
@@ -120,7 +122,11 @@ pub(crate) fn op<'a>(
                     // Every window must overlap the input (an empty window has no max and
                     // no average).
                     let fits = |o: usize, s: usize, pad: usize, k: usize, i: usize| {
-                        pad < k && (o - 1).checked_mul(s).is_some_and(|v| v < i + pad)
+                        // `i + pad` compared as u64: it can overflow a 32-bit `usize`.
+                        pad < k
+                            && (o - 1)
+                                .checked_mul(s)
+                                .is_some_and(|v| (v as u64) < i as u64 + pad as u64)
                     };
                     if fits(oh, sh, pt, kh, ih)
                         && fits(ow, sw, pl, kw, iw)

@@ -144,20 +144,13 @@ pub(crate) fn run<T: Copy>(
                     let mut sum: i64 = 0;
                     let mut max = i32::MIN;
                     let mut count: i64 = 0;
-                    for ky in 0..p.kernel_h {
-                        let Some(iy) = (y0 + ky).checked_sub(p.pad_h) else {
-                            continue;
-                        };
-                        if iy >= p.input_h {
-                            break;
-                        }
-                        for kx in 0..p.kernel_w {
-                            let Some(ix) = (x0 + kx).checked_sub(p.pad_w) else {
-                                continue;
-                            };
-                            if ix >= p.input_w {
-                                break;
-                            }
+                    // Only the window positions inside the input: `iy = y0 + ky − pad_h`
+                    // in `[0, input_h)`. (Stepping over the padded positions one by one
+                    // made a valid model with a 2^31-wide, mostly padded window take
+                    // minutes per invoke; found by tests/tests/format_reader.rs.)
+                    let rows = window(y0, p.pad_h, p.kernel_h, p.input_h);
+                    for iy in rows {
+                        for ix in window(x0, p.pad_w, p.kernel_w, p.input_w) {
                             let idx = image + (iy * p.input_w + ix) * c + ch;
                             if let Some(&v) = input.get(idx) {
                                 let v = get(v);
@@ -191,6 +184,15 @@ pub(crate) fn run<T: Copy>(
             }
         }
     }
+}
+
+/// The input indices `start + k − pad` for `k` in `0..kernel` that lie in `0..input`
+/// (the part of a pooling window that is not padding), without visiting the rest.
+fn window(start: usize, pad: usize, kernel: usize, input: usize) -> core::ops::Range<usize> {
+    let first = start.saturating_sub(pad);
+    // One past the last position of the window, in input coordinates.
+    let end = start.saturating_add(kernel).saturating_sub(pad);
+    first..end.min(input).max(first)
 }
 
 /// Narrows a value already clamped to the int8 range.
