@@ -142,7 +142,11 @@ impl<'a> ModelView<'a> {
     /// The bytes of a constant tensor (empty for an arena tensor).
     pub fn data(&self, t: &TensorInfo<'a>) -> &'a [u8] {
         match t.storage {
-            Storage::Constant => self.bytes.get(t.offset..t.offset + t.bytes).unwrap_or(&[]),
+            Storage::Constant => t
+                .offset
+                .checked_add(t.bytes)
+                .and_then(|end| self.bytes.get(t.offset..end))
+                .unwrap_or(&[]),
             Storage::Arena => &[],
         }
     }

@@ -64,7 +64,8 @@ impl Quantization<'_> {
             Self::None => None,
             Self::PerTensor(q) => Some(q.scale()),
             Self::PerChannel { scales, .. } => {
-                let b = scales.get(c * 4..c * 4 + 4)?;
+                let at = c.checked_mul(4)?;
+                let b = scales.get(at..at.checked_add(4)?)?;
                 Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             }
         }

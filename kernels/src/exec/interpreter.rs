@@ -75,21 +75,19 @@ impl<'m, 'a, 'r> Interpreter<'m, 'a, 'r> {
     }
 
     fn region(&self, t: &TensorInfo<'_>) -> Result<&[u8]> {
-        self.arena
-            .get(t.offset..t.offset + t.bytes)
-            .ok_or(Error::new(
-                ErrorKind::Malformed { offset: 0 },
-                "interpreter: tensor outside the arena",
-            ))
+        let end = t.offset.checked_add(t.bytes).unwrap_or(usize::MAX);
+        self.arena.get(t.offset..end).ok_or(Error::new(
+            ErrorKind::Malformed { offset: 0 },
+            "interpreter: tensor outside the arena",
+        ))
     }
 
     fn region_mut(&mut self, t: &TensorInfo<'_>) -> Result<&mut [u8]> {
-        self.arena
-            .get_mut(t.offset..t.offset + t.bytes)
-            .ok_or(Error::new(
-                ErrorKind::Malformed { offset: 0 },
-                "interpreter: tensor outside the arena",
-            ))
+        let end = t.offset.checked_add(t.bytes).unwrap_or(usize::MAX);
+        self.arena.get_mut(t.offset..end).ok_or(Error::new(
+            ErrorKind::Malformed { offset: 0 },
+            "interpreter: tensor outside the arena",
+        ))
     }
 
     fn typed<T: bytemuck::AnyBitPattern>(
