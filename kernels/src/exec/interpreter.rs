@@ -75,7 +75,7 @@ impl<'m, 'a, 'r> Interpreter<'m, 'a, 'r> {
     }
 
     fn region(&self, t: &TensorInfo<'_>) -> Result<&[u8]> {
-        let end = t.offset.checked_add(t.bytes).unwrap_or(usize::MAX);
+        let end = t.offset.saturating_add(t.bytes);
         self.arena.get(t.offset..end).ok_or(Error::new(
             ErrorKind::Malformed { offset: 0 },
             "interpreter: tensor outside the arena",
@@ -83,7 +83,7 @@ impl<'m, 'a, 'r> Interpreter<'m, 'a, 'r> {
     }
 
     fn region_mut(&mut self, t: &TensorInfo<'_>) -> Result<&mut [u8]> {
-        let end = t.offset.checked_add(t.bytes).unwrap_or(usize::MAX);
+        let end = t.offset.saturating_add(t.bytes);
         self.arena.get_mut(t.offset..end).ok_or(Error::new(
             ErrorKind::Malformed { offset: 0 },
             "interpreter: tensor outside the arena",
