@@ -13,3 +13,4 @@ mod regions;
 
 pub use interpreter::Interpreter;
 pub use model::Model;
+pub use regions::{ArenaSplit, i8s, i8s_mut, i16s, i16s_mut};

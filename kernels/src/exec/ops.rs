@@ -1,7 +1,7 @@
 //! One operator of a validated model, run by calling its kernel with parameters taken
 //! from the record and its tensors' quantisation.
 
-use super::regions::{Inputs, cast, cast_mut, i8s, i8s_mut};
+use super::regions::{ArenaSplit, cast, cast_mut, i8s, i8s_mut};
 use crate::f32::conv::Params as ConvParams;
 use crate::int8::{conv_transpose, dense, depthwise, elementwise, pool, softmax};
 use crate::{int8, int16};
@@ -32,7 +32,7 @@ fn input_tensor<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, i: usize) -> Result<
 pub(crate) fn run<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, arena: &mut [u8]) -> Result<()> {
     let out_t = model.tensor(op.output)?;
     let x_t = input_tensor(model, op, 0)?;
-    let (split, out) = Inputs::split(arena, &out_t)?;
+    let (split, out) = ArenaSplit::split(arena, &out_t)?;
     let out_q = quant_of(&out_t)?;
     let x_q = quant_of(&x_t)?;
     let p = op.params;
