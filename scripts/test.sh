@@ -4,9 +4,11 @@
 #   scripts/test.sh
 #
 # Steps: setup, formatting, clippy, host tests, no_std builds for both Cortex-M targets,
-# property tests under QEMU user mode (armv7, aarch64), the hello firmware under QEMU on
-# the Cortex-M4F and the Cortex-M55, and a self-test of the harness (firmware that fails,
-# panics, faults or hangs must make the runner fail).
+# property tests under QEMU user mode (armv7, aarch64), the hello and mnist firmware under
+# QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model rejected on the device,
+# the end-to-end test (train → export → firmware → QEMU, bit-exact with the host), and a
+# self-test of the harness (firmware that fails, panics, faults or hangs must make the
+# runner fail).
 #
 # Ends with `N passed, 0 failed`, or with the failing step and its exit status (and exits
 # with that status).
@@ -113,6 +115,41 @@ hello_on() {
 hello_m4() { hello_on thumbv7em-none-eabihf hello-m4; }
 hello_m55() { hello_on thumbv8m.main-none-eabihf hello-m55; }
 
+# The bundled MNIST model on the device: executor and generated module, bit-exact with
+# the host executor (the firmware checks), must log `mnist: PASS`.
+mnist_on() {
+    cd "$fw"
+    logged "$2" cargo run --release --bin mnist --target "$1"
+    grep -q 'mnist: PASS' "$logs/$2.log" || {
+        echo "mnist exited 0 but never logged 'mnist: PASS'" >&2
+        return 1
+    }
+}
+mnist_m4() { mnist_on thumbv7em-none-eabihf mnist-m4; }
+mnist_m55() { mnist_on thumbv8m.main-none-eabihf mnist-m55; }
+
+# A corrupted model must be rejected by the reader on the device: exit 1 with its error.
+mnist_corrupt() {
+    cd "$fw"
+    local rc
+    set +e
+    cargo run -q --release --bin mnist-corrupt >"$logs/mnist-corrupt.log" 2>&1
+    rc=$?
+    set -e
+    sed 's/^/    /' "$logs/mnist-corrupt.log"
+    [ "$rc" -eq 1 ] || {
+        echo "mnist-corrupt exited $rc, not 1" >&2
+        return 1
+    }
+    grep -q 'the reader rejected the corrupted model' "$logs/mnist-corrupt.log" || {
+        echo "mnist-corrupt failed without the reader's error in its log" >&2
+        return 1
+    }
+}
+
+# Train, export, build the firmware with the new model, run it on both cores.
+e2e_mnist() { limit 1500 bash "$root/tests/e2e/mnist.sh" "$logs/e2e-mnist"; }
+
 # Every harness-check firmware must fail, and say why in its log.
 harness_self_test() {
     cd "$fw"
@@ -157,6 +194,10 @@ step "property tests under qemu-arm (armv7-unknown-linux-gnueabihf)" qemu_user_a
 step "property tests under qemu-aarch64 (aarch64-unknown-linux-gnu)" qemu_user_aarch64
 step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
 step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
+step "firmware mnist (bundled model) on Cortex-M4F" mnist_m4
+step "firmware mnist (bundled model) on Cortex-M55" mnist_m55
+step "firmware mnist-corrupt (a corrupted model is rejected)" mnist_corrupt
+step "end to end: train, export, run on both cores bit-exact" e2e_mnist
 step "harness self-test (failing firmware must fail)" harness_self_test
 
 printf '\ntotal %s s\n%s passed, 0 failed\n' "$(elapsed "$total_start")" "$passed"

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 struct Board {
     machine: &'static str,
     cpu: &'static str,
+    /// Nanoseconds per core clock cycle (SysTick tick): under `-icount shift=0`, the
+    /// instructions one SysTick tick stands for.
+    tick_ns: f32,
     memory_x: &'static str,
 }
 
@@ -17,6 +20,7 @@ struct Board {
 const MPS2_AN386: Board = Board {
     machine: "mps2-an386",
     cpu: "cortex-m4",
+    tick_ns: 40.0, // 25 MHz
     memory_x: "\
 /* Arm MPS2 AN386 (Cortex-M4F) as emulated by QEMU. Written by mote-board's build.rs. */
 MEMORY
@@ -31,6 +35,7 @@ MEMORY
 const MPS3_AN547: Board = Board {
     machine: "mps3-an547",
     cpu: "cortex-m55",
+    tick_ns: 31.25, // 32 MHz
     memory_x: "\
 /* Arm MPS3 AN547 (Cortex-M55) as emulated by QEMU. Written by mote-board's build.rs. */
 MEMORY
@@ -62,9 +67,12 @@ fn main() {
          /// QEMU CPU this build targets (`-cpu`).\n\
          pub const CPU: &str = {cpu:?};\n\
          /// Rust target triple of this build.\n\
-         pub const TARGET: &str = {target:?};\n",
+         pub const TARGET: &str = {target:?};\n\
+         /// Instructions per SysTick tick under QEMU's `-icount shift=0` (1 ns each).\n\
+         pub const INSTRUCTIONS_PER_TICK: f32 = {tick:?};\n",
         machine = board.machine,
         cpu = board.cpu,
+        tick = board.tick_ns,
     );
     fs::write(out.join("board.rs"), consts).expect("write board.rs");
     println!("cargo::rustc-link-search={}", out.display());

@@ -100,6 +100,13 @@ enum Command {
         /// Test samples used for the per-layer error table.
         #[arg(long, default_value_t = 200)]
         report_samples: usize,
+        /// Also write a firmware bundle into this directory: model.mote, model.rs,
+        /// quantised test inputs (inputs.bin) and labels (labels.bin).
+        #[arg(long)]
+        firmware: Option<PathBuf>,
+        /// Test samples in the firmware bundle.
+        #[arg(long, default_value_t = 100)]
+        firmware_samples: usize,
     },
     /// Validate a .mote file and print its header, operators and tensors.
     Inspect {
@@ -249,8 +256,12 @@ fn run(command: Command) -> Result<()> {
             calibration,
             calib_samples,
             report_samples,
+            firmware,
+            firmware_samples,
         } => {
             let args = cli::export::Args {
+                firmware,
+                firmware_samples,
                 checkpoint,
                 data: calib,
                 out,

@@ -239,6 +239,8 @@ format = "mnist"
         int16: false,
         calib_samples: 200,
         report_samples: 20,
+        firmware: Some(dir.0.join("fw")),
+        firmware_samples: 5,
     };
     let text = cli::export::run(&args).unwrap();
     assert!(text.contains("per-layer error"), "{text}");
@@ -265,6 +267,20 @@ format = "mnist"
     assert!(
         fa > 0.6 && (fa - qa).abs() < 0.02,
         "float {fa}, quantized {qa}"
+    );
+
+    // The firmware bundle: the same model, its Rust module, 5 quantised inputs, labels.
+    let fw = dir.0.join("fw");
+    assert_eq!(
+        fs::read(fw.join("model.mote")).unwrap(),
+        fs::read(&out).unwrap()
+    );
+    assert_eq!(fs::read(fw.join("inputs.bin")).unwrap().len(), 5 * 784);
+    assert_eq!(fs::read(fw.join("labels.bin")).unwrap().len(), 5);
+    assert!(
+        fs::read_to_string(fw.join("model.rs"))
+            .unwrap()
+            .contains("pub fn predict(")
     );
 
     let inspect = cli::inspect::run(&out).unwrap();

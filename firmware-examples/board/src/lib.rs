@@ -49,6 +49,37 @@ fn fail(report: impl FnOnce()) -> ! {
     exit(false)
 }
 
+/// Counts executed instructions with SysTick, which under QEMU's `-icount shift=0` (the
+/// runner's setting) advances one core cycle per [`INSTRUCTIONS_PER_TICK`] instructions,
+/// deterministically. (DWT's cycle counter is not emulated.) Spans up to 2^24 ticks
+/// (about 670 million instructions on the M4F board) are measured exactly.
+pub struct Stopwatch {
+    _syst: cortex_m::peripheral::SYST,
+}
+
+impl Stopwatch {
+    /// Starts SysTick free-running on the core clock.
+    pub fn new(mut syst: cortex_m::peripheral::SYST) -> Self {
+        syst.set_clock_source(cortex_m::peripheral::syst::SystClkSource::Core);
+        syst.set_reload(0x00FF_FFFF);
+        syst.clear_current();
+        syst.enable_counter();
+        Self { _syst: syst }
+    }
+
+    /// The current count, to pass to [`instructions_since`](Self::instructions_since).
+    pub fn now(&self) -> u32 {
+        cortex_m::peripheral::SYST::get_current()
+    }
+
+    /// Instructions executed since `start` (a [`now`](Self::now) value).
+    pub fn instructions_since(&self, start: u32) -> u32 {
+        // SysTick counts down and wraps at 2^24.
+        let ticks = start.wrapping_sub(self.now()) & 0x00FF_FFFF;
+        (ticks as f32 * INSTRUCTIONS_PER_TICK) as u32
+    }
+}
+
 /// Value of the CPUID base register (System Control Block, `0xE000_ED00`): implementer,
 /// variant, part number and revision of the core the program runs on.
 pub fn cpuid() -> u32 {

@@ -31,6 +31,12 @@ pub struct Args {
     pub calib_samples: usize,
     /// Test samples used for the per-layer error table.
     pub report_samples: usize,
+    /// Also write a firmware bundle here: `model.mote`, `model.rs`, the first
+    /// `firmware_samples` test inputs quantised as the model takes them (`inputs.bin`)
+    /// and their labels (`labels.bin`, one byte each).
+    pub firmware: Option<PathBuf>,
+    /// Test samples in the firmware bundle.
+    pub firmware_samples: usize,
 }
 
 /// The first `n` samples of `ds` (all when fewer).
@@ -102,6 +108,16 @@ pub fn run(args: &Args) -> Result<String> {
     let _ = writeln!(text, "MACs         {}", exported.macs);
     if let Some(mut test) = test {
         fit_shape(&mut test, &spec.model.input)?;
+        if let Some(dir) = &args.firmware {
+            let n = args.firmware_samples.min(test.len());
+            write_bundle(dir, bytes, &test, n)?;
+            let _ = writeln!(
+                text,
+                "wrote the firmware bundle {} ({n} test samples)",
+                dir.display()
+            );
+            json["firmware"] = dir.display().to_string().into();
+        }
         let raw = test.inputs.clone();
         ck.header.normalisation.apply(&mut test)?;
         let float_out = model.predict(&test.inputs, 256)?;
@@ -203,6 +219,37 @@ pub fn run(args: &Args) -> Result<String> {
     )?;
     let _ = writeln!(text, "wrote {}", json_path.display());
     Ok(text)
+}
+
+/// Writes the firmware bundle for `bytes` with the first `n` samples of `test` (raw).
+fn write_bundle(dir: &Path, bytes: &[u8], test: &Dataset, n: usize) -> Result<()> {
+    use mote_kernels::exec::{Interpreter, Model};
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let model = Model::from_bytes(bytes)?;
+    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut it = Interpreter::new(&model, &mut arena)?;
+    let len = test.sample_len();
+    let mut inputs = Vec::new();
+    for x in test.inputs.chunks_exact(len).take(n) {
+        it.set_input_f32(x)?;
+        match model.input()?.dtype {
+            mote_core::DType::I8 => inputs.extend(it.input_i8()?.iter().map(|&v| v as u8)),
+            _ => inputs.extend(it.input_i16()?.iter().flat_map(|v| v.to_le_bytes())),
+        }
+    }
+    let labels: Vec<u8> = match &test.targets {
+        Targets::Classes { labels, .. } => {
+            labels.iter().take(n).map(|&l| l.min(255) as u8).collect()
+        }
+        Targets::Values { .. } => Vec::new(),
+    };
+    write_atomic(&dir.join("model.mote"), bytes)?;
+    write_atomic(
+        &dir.join("model.rs"),
+        crate::codegen::rust_module(bytes)?.as_bytes(),
+    )?;
+    write_atomic(&dir.join("inputs.bin"), &inputs)?;
+    write_atomic(&dir.join("labels.bin"), &labels)
 }
 
 /// `model.mote` → `model.mote.json`.
