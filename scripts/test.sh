@@ -4,8 +4,9 @@
 #   scripts/test.sh
 #
 # Steps: setup, formatting, clippy, host tests, no_std builds for both Cortex-M targets,
-# property tests under QEMU user mode (armv7, aarch64), the hello and mnist firmware under
-# QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model rejected on the device,
+# property tests under QEMU user mode (armv7, aarch64), the hello, mnist, finetune and
+# sine firmware under QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model
+# rejected on the device,
 # the end-to-end test (train → export → firmware → QEMU, bit-exact with the host), and a
 # self-test of the harness (firmware that fails, panics, faults or hangs must make the
 # runner fail).
@@ -128,6 +129,32 @@ mnist_on() {
 mnist_m4() { mnist_on thumbv7em-none-eabihf mnist-m4; }
 mnist_m55() { mnist_on thumbv8m.main-none-eabihf mnist-m55; }
 
+# The sine regression from generated Rust: int8 bit-exact with the host executor, f32
+# within 1e-5 of the host's float model; must log `sine: PASS`.
+sine_on() {
+    cd "$fw"
+    logged "$2" cargo run --release --bin sine --target "$1"
+    grep -q 'sine: PASS' "$logs/$2.log" || {
+        echo "sine exited 0 but never logged 'sine: PASS'" >&2
+        return 1
+    }
+}
+sine_m4() { sine_on thumbv7em-none-eabihf sine-m4; }
+sine_m55() { sine_on thumbv8m.main-none-eabihf sine-m55; }
+
+# On-device training of a fresh head on the frozen int8 MNIST body: the training loss
+# must fall and the held-out accuracy reach the firmware's bar; must log `finetune: PASS`.
+finetune_on() {
+    cd "$fw"
+    logged "$2" cargo run --release --bin finetune --target "$1"
+    grep -q 'finetune: PASS' "$logs/$2.log" || {
+        echo "finetune exited 0 but never logged 'finetune: PASS'" >&2
+        return 1
+    }
+}
+finetune_m4() { finetune_on thumbv7em-none-eabihf finetune-m4; }
+finetune_m55() { finetune_on thumbv8m.main-none-eabihf finetune-m55; }
+
 # A corrupted model must be rejected by the reader on the device: exit 1 with its error.
 mnist_corrupt() {
     cd "$fw"
@@ -196,7 +223,11 @@ step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
 step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
 step "firmware mnist (bundled model) on Cortex-M4F" mnist_m4
 step "firmware mnist (bundled model) on Cortex-M55" mnist_m55
+step "firmware finetune (train a head on the device) on Cortex-M4F" finetune_m4
+step "firmware finetune (train a head on the device) on Cortex-M55" finetune_m55
 step "firmware mnist-corrupt (a corrupted model is rejected)" mnist_corrupt
+step "firmware sine (int8 and f32) on Cortex-M4F" sine_m4
+step "firmware sine (int8 and f32) on Cortex-M55" sine_m55
 step "end to end: train, export, run on both cores bit-exact" e2e_mnist
 step "harness self-test (failing firmware must fail)" harness_self_test
 

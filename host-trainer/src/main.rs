@@ -88,6 +88,9 @@ enum Command {
         /// Also write a Rust module with const weights and a direct predict().
         #[arg(long)]
         rust: Option<PathBuf>,
+        /// Also write the float model as a Rust module (f32 on the FPU; dense models).
+        #[arg(long)]
+        rust_f32: Option<PathBuf>,
         /// int16 activations (the 16x8 scheme) instead of int8.
         #[arg(long)]
         int16: bool,
@@ -252,6 +255,7 @@ fn run(command: Command) -> Result<()> {
             out,
             calib,
             rust,
+            rust_f32,
             int16,
             calibration,
             calib_samples,
@@ -266,6 +270,7 @@ fn run(command: Command) -> Result<()> {
                 data: calib,
                 out,
                 rust,
+                rust_f32,
                 method: calibration.parse()?,
                 int16,
                 calib_samples,

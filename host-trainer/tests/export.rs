@@ -235,6 +235,7 @@ format = "mnist"
         data: Some(mnist.clone()),
         out: out.clone(),
         rust: None,
+        rust_f32: None,
         method: Method::MinMax,
         int16: false,
         calib_samples: 200,

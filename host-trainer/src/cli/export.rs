@@ -23,6 +23,8 @@ pub struct Args {
     pub out: PathBuf,
     /// Also write a Rust module here.
     pub rust: Option<PathBuf>,
+    /// Also write the float model as a Rust module here (dense models).
+    pub rust_f32: Option<PathBuf>,
     /// Calibration method.
     pub method: Method,
     /// int16 activations.
@@ -110,7 +112,10 @@ pub fn run(args: &Args) -> Result<String> {
         fit_shape(&mut test, &spec.model.input)?;
         if let Some(dir) = &args.firmware {
             let n = args.firmware_samples.min(test.len());
-            write_bundle(dir, bytes, &test, n)?;
+            let mut normalised = test.clone();
+            ck.header.normalisation.apply(&mut normalised)?;
+            let f32_module = crate::codegen::rust_module_f32(&model, &affine).ok();
+            write_bundle(dir, bytes, &model, f32_module, &test, &normalised, n)?;
             let _ = writeln!(
                 text,
                 "wrote the firmware bundle {} ({n} test samples)",
@@ -202,6 +207,11 @@ pub fn run(args: &Args) -> Result<String> {
             .collect();
     }
     write_atomic(&args.out, bytes)?;
+    if let Some(rust) = &args.rust_f32 {
+        let code = crate::codegen::rust_module_f32(&model, &affine)?;
+        write_atomic(rust, code.as_bytes())?;
+        let _ = writeln!(text, "wrote {}", rust.display());
+    }
     if let Some(rust) = &args.rust {
         let code = crate::codegen::rust_module(bytes)?;
         write_atomic(rust, code.as_bytes())?;
@@ -221,35 +231,64 @@ pub fn run(args: &Args) -> Result<String> {
     Ok(text)
 }
 
-/// Writes the firmware bundle for `bytes` with the first `n` samples of `test` (raw).
-fn write_bundle(dir: &Path, bytes: &[u8], test: &Dataset, n: usize) -> Result<()> {
+/// Writes the firmware bundle for `bytes` with the first `n` samples of `test` (raw,
+/// and `normalised` as the float model sees them): the model, its Rust module (and the
+/// float one, `f32_module`, when the model has one), the inputs quantised
+/// (`inputs.bin`) and raw (`inputs_f32.bin`), the float model's outputs
+/// (`expected_f32.bin`), and the targets (`labels.bin`, one byte each, or
+/// `targets_f32.bin`).
+fn write_bundle(
+    dir: &Path,
+    bytes: &[u8],
+    net: &crate::model::Model,
+    f32_module: Option<String>,
+    test: &Dataset,
+    normalised: &Dataset,
+    n: usize,
+) -> Result<()> {
     use mote_kernels::exec::{Interpreter, Model};
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let model = Model::from_bytes(bytes)?;
     let mut arena = vec![0u8; model.arena_bytes() + 16];
     let mut it = Interpreter::new(&model, &mut arena)?;
     let len = test.sample_len();
+    let raw = &test.inputs[..n * len];
     let mut inputs = Vec::new();
-    for x in test.inputs.chunks_exact(len).take(n) {
+    for x in raw.chunks_exact(len) {
         it.set_input_f32(x)?;
         match model.input()?.dtype {
             mote_core::DType::I8 => inputs.extend(it.input_i8()?.iter().map(|&v| v as u8)),
             _ => inputs.extend(it.input_i16()?.iter().flat_map(|v| v.to_le_bytes())),
         }
     }
-    let labels: Vec<u8> = match &test.targets {
-        Targets::Classes { labels, .. } => {
-            labels.iter().take(n).map(|&l| l.min(255) as u8).collect()
-        }
-        Targets::Values { .. } => Vec::new(),
-    };
+    let floats = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let expected = net.predict(&normalised.inputs[..n * len], 64)?;
     write_atomic(&dir.join("model.mote"), bytes)?;
     write_atomic(
         &dir.join("model.rs"),
         crate::codegen::rust_module(bytes)?.as_bytes(),
     )?;
+    let f32_path = dir.join("model_f32.rs");
+    match f32_module {
+        Some(code) => write_atomic(&f32_path, code.as_bytes())?,
+        None if f32_path.exists() => {
+            std::fs::remove_file(&f32_path).map_err(|e| Error::io(&f32_path, e))?
+        }
+        None => {}
+    }
     write_atomic(&dir.join("inputs.bin"), &inputs)?;
-    write_atomic(&dir.join("labels.bin"), &labels)
+    write_atomic(&dir.join("inputs_f32.bin"), &floats(raw))?;
+    write_atomic(&dir.join("expected_f32.bin"), &floats(&expected))?;
+    match &test.targets {
+        Targets::Classes { labels, .. } => {
+            let labels: Vec<u8> = labels.iter().take(n).map(|&l| l.min(255) as u8).collect();
+            write_atomic(&dir.join("labels.bin"), &labels)
+        }
+        Targets::Values { values, .. } => {
+            let per = values.len() / test.len().max(1);
+            write_atomic(&dir.join("targets_f32.bin"), &floats(&values[..n * per]))
+        }
+    }
 }
 
 /// `model.mote` → `model.mote.json`.

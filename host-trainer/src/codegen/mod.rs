@@ -6,7 +6,10 @@
 //! The generated API is described in `docs/codegen.md`.
 
 mod emit;
+mod float;
 mod ops;
+
+pub use float::rust_module_f32;
 
 use crate::{Error, Result};
 use emit::{Module, array, f32_lit};
