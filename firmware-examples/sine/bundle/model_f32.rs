@@ -397,15 +397,15 @@ pub fn predict(input: &[f32; INPUT_LEN], output: &mut [f32; OUTPUT_LEN], scratch
         };
     }
     // `dense_0`: dense 1 → 16
-    dense::forward(&dense::Params::new(1, 1, 16), &a[..1], &L0_WEIGHTS, Some(&L0_BIAS), &mut b[..16])?;
+    dense::forward_sample(&a[..1], &L0_WEIGHTS, Some(&L0_BIAS), &mut b[..16])?;
     // `dense_0/relu`
     activation::forward_in_place(&Activation::Relu, &mut b[..16])?;
     // `dense_1`: dense 16 → 16
-    dense::forward(&dense::Params::new(1, 16, 16), &b[..16], &L1_WEIGHTS, Some(&L1_BIAS), &mut a[..16])?;
+    dense::forward_sample(&b[..16], &L1_WEIGHTS, Some(&L1_BIAS), &mut a[..16])?;
     // `dense_1/relu`
     activation::forward_in_place(&Activation::Relu, &mut a[..16])?;
     // `dense_2`: dense 16 → 1
-    dense::forward(&dense::Params::new(1, 16, 1), &a[..16], &L2_WEIGHTS, Some(&L2_BIAS), &mut b[..1])?;
+    dense::forward_sample(&a[..16], &L2_WEIGHTS, Some(&L2_BIAS), &mut b[..1])?;
     output.copy_from_slice(&b[..OUTPUT_LEN]);
     Ok(())
 }

@@ -78,7 +78,7 @@ pub fn rust_module_f32(model: &Model, affine: &[(f32, f32)]) -> Result<String> {
                 let _ = writeln!(body, "    // `{name}`: dense {inputs} → {outputs}");
                 let _ = writeln!(
                     body,
-                    "    dense::forward(&dense::Params::new(1, {inputs}, {outputs}), &{cur}[..{inputs}], &{up}_WEIGHTS, {b}, &mut {next}[..{outputs}])?;"
+                    "    dense::forward_sample(&{cur}[..{inputs}], &{up}_WEIGHTS, {b}, &mut {next}[..{outputs}])?;"
                 );
                 cur = next;
                 len = outputs;

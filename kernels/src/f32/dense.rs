@@ -17,6 +17,7 @@
 
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::{Error, ErrorKind, Result};
+use mote_simd::dot::sdot;
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 
 /// Parameters of a dense layer.
@@ -91,6 +92,9 @@ pub fn forward(
         check_len("dense: bias", outputs, b.len())?;
     }
     check_len("dense: output", y_len, output.len())?;
+    if batch == 1 {
+        return forward_sample(input, weights, bias, output);
+    }
     let beta = match bias {
         Some(b) => {
             for row in output.chunks_exact_mut(outputs) {
@@ -107,6 +111,45 @@ pub fn forward(
         beta,
         MatMut::row_major(output, batch, outputs)?,
     )
+}
+
+/// Forward pass for one sample: `output[o] = bias[o] + weights[o]·input`, one dot
+/// product per output — the same values, bit for bit, as [`forward`] with a batch of one
+/// (which calls it). A firmware that runs single inferences calls this directly and links
+/// no GEMM (the blocked SGEMM is several KB of flash).
+///
+/// Errors: `Zero` for an empty input or output; `LengthMismatch` for weights that are not
+/// `output.len() × input.len()` or a bias that is not `output.len()` long; `Overflow`
+/// when that product overflows.
+pub fn forward_sample(
+    input: &[f32],
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    output: &mut [f32],
+) -> Result<()> {
+    let inputs = check_nonzero("dense: inputs", input.len())?;
+    let outputs = check_nonzero("dense: outputs", output.len())?;
+    let w_len = inputs
+        .checked_mul(outputs)
+        .ok_or(Error::new(ErrorKind::Overflow, "dense: size"))?;
+    check_len("dense: weights", w_len, weights.len())?;
+    if let Some(b) = bias {
+        check_len("dense: bias", outputs, b.len())?;
+    }
+    let rows = output.iter_mut().zip(weights.chunks_exact(inputs));
+    match bias {
+        Some(b) => {
+            for ((y, row), &b) in rows.zip(b) {
+                *y = b + sdot(row, input)?;
+            }
+        }
+        None => {
+            for (y, row) in rows {
+                *y = sdot(row, input)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Backward pass: accumulates `∂L/∂input += grad_output·weights`,
