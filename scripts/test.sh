@@ -4,8 +4,8 @@
 #   scripts/test.sh
 #
 # Steps: setup, formatting, clippy, host tests, no_std builds for both Cortex-M targets,
-# property tests under QEMU user mode (armv7, aarch64), the hello, mnist, finetune and
-# sine firmware under QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model
+# property tests under QEMU user mode (armv7, aarch64), the hello, mnist, finetune, sine and
+# anomaly firmware under QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model
 # rejected on the device,
 # the end-to-end test (train → export → firmware → QEMU, bit-exact with the host), and a
 # self-test of the harness (firmware that fails, panics, faults or hangs must make the
@@ -142,6 +142,19 @@ sine_on() {
 sine_m4() { sine_on thumbv7em-none-eabihf sine-m4; }
 sine_m55() { sine_on thumbv8m.main-none-eabihf sine-m55; }
 
+# Anomaly detection with the dense autoencoder in f32: outputs within 1e-5 of the host's
+# float model, precision and recall at the firmware's bars; must log `anomaly: PASS`.
+anomaly_on() {
+    cd "$fw"
+    logged "$2" cargo run --release --bin anomaly --target "$1"
+    grep -q 'anomaly: PASS' "$logs/$2.log" || {
+        echo "anomaly exited 0 but never logged 'anomaly: PASS'" >&2
+        return 1
+    }
+}
+anomaly_m4() { anomaly_on thumbv7em-none-eabihf anomaly-m4; }
+anomaly_m55() { anomaly_on thumbv8m.main-none-eabihf anomaly-m55; }
+
 # On-device training of a fresh head on the frozen int8 MNIST body: the training loss
 # must fall and the held-out accuracy reach the firmware's bar; must log `finetune: PASS`.
 finetune_on() {
@@ -228,6 +241,8 @@ step "firmware finetune (train a head on the device) on Cortex-M55" finetune_m55
 step "firmware mnist-corrupt (a corrupted model is rejected)" mnist_corrupt
 step "firmware sine (int8 and f32) on Cortex-M4F" sine_m4
 step "firmware sine (int8 and f32) on Cortex-M55" sine_m55
+step "firmware anomaly (autoencoder, f32) on Cortex-M4F" anomaly_m4
+step "firmware anomaly (autoencoder, f32) on Cortex-M55" anomaly_m55
 step "end to end: train, export, run on both cores bit-exact" e2e_mnist
 step "harness self-test (failing firmware must fail)" harness_self_test
 

@@ -22,6 +22,8 @@ use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use cortex_m_rt::{ExceptionFrame, exception};
+
+pub mod stack;
 // The defmt global logger.
 use defmt_semihosting as _;
 

@@ -114,6 +114,7 @@ fn main() -> ! {
     // cortex-m-rt hands `#[entry]`'s `static mut`s over as `&'static mut`, safely: the
     // entry point runs once.
     static mut BUFFERS: Buffers = Buffers::new();
+    mote_board::stack::paint();
     match run(BUFFERS) {
         Ok(pass) => exit(pass),
         Err(e) => {
@@ -485,6 +486,10 @@ fn run(b: &mut Buffers) -> Result<bool> {
         max
     );
 
+    defmt::info!(
+        "stack high-water mark: {=usize} bytes",
+        mote_board::stack::high_water()
+    );
     let loss_fell = last_loss < first_loss;
     let accurate = held_after * 100 >= MIN_HELD_OUT_PERCENT * HELD_OUT;
     if loss_fell && accurate {

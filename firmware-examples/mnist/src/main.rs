@@ -24,6 +24,7 @@ use mote_kernels::exec::{Interpreter, Model};
 
 #[entry]
 fn main() -> ! {
+    mote_board::stack::paint();
     match run() {
         Ok(pass) => exit(pass),
         Err(e) => {
@@ -133,5 +134,9 @@ fn run() -> mote_core::Result<bool> {
             differ_generated
         );
     }
+    defmt::info!(
+        "stack high-water mark: {=usize} bytes",
+        mote_board::stack::high_water()
+    );
     Ok(pass)
 }

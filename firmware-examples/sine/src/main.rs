@@ -26,6 +26,7 @@ const F32_TOLERANCE: f32 = 1e-5;
 
 #[entry]
 fn main() -> ! {
+    mote_board::stack::paint();
     match run() {
         Ok(pass) => exit(pass),
         Err(e) => {
@@ -116,5 +117,9 @@ fn run() -> mote_core::Result<bool> {
             f32_worst
         );
     }
+    defmt::info!(
+        "stack high-water mark: {=usize} bytes",
+        mote_board::stack::high_water()
+    );
     Ok(pass)
 }
