@@ -249,7 +249,7 @@ fn write_bundle(
     use mote_kernels::exec::{Interpreter, Model};
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let model = Model::from_bytes(bytes)?;
-    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut arena = crate::quant::evaluate::arena_for(&model)?;
     let mut it = Interpreter::new(&model, &mut arena)?;
     let len = test.sample_len();
     let raw = &test.inputs[..n * len];

@@ -8,6 +8,20 @@ use crate::{Error, Result};
 use mote_core::format::{ModelView, Quantization};
 use mote_kernels::exec::{Interpreter, Model as IntModel};
 
+/// A zeroed arena for `model` (with room to reach a 16-byte boundary); an error rather
+/// than an abort when a file asks for more memory than the host can give.
+pub fn arena_for(model: &IntModel<'_>) -> Result<Vec<u8>> {
+    let n = model.arena_bytes().saturating_add(16);
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::Mismatch {
+        detail: format!(
+            "the model asks for an arena of {n} bytes, more than this host can allocate"
+        ),
+    })?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
 /// Dequantised outputs of the `.mote` model in `bytes` for raw `inputs` (whole samples).
 pub fn predict(bytes: &[u8], inputs: &[f32]) -> Result<Vec<f32>> {
     let model = IntModel::from_bytes(bytes)?;
@@ -21,7 +35,7 @@ pub fn predict(bytes: &[u8], inputs: &[f32]) -> Result<Vec<f32>> {
             ),
         });
     }
-    let mut arena = vec![0u8; model.arena_bytes() + 16];
+    let mut arena = arena_for(&model)?;
     let mut it = Interpreter::new(&model, &mut arena)?;
     let mut out = vec![0f32; inputs.len() / n_in * n_out];
     for (x, y) in inputs.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
@@ -64,7 +78,7 @@ pub fn layer_errors(
 ) -> Result<Vec<LayerError>> {
     let view = ModelView::from_bytes(bytes)?;
     let int_model = IntModel::from_bytes(bytes)?;
-    let mut arena = vec![0u8; int_model.arena_bytes() + 16];
+    let mut arena = arena_for(&int_model)?;
     let mut it = Interpreter::new(&int_model, &mut arena)?;
     let n = model.input_len();
     let ops = graph.ops.len();
