@@ -1,4 +1,5 @@
-//! The f32 dot product.
+//! The dot products: f32 ([`sdot`]) and int8 with a wrapping int32 accumulator
+//! ([`dot_i8`], [`dot_i8_offset`], the inner loop of the int8 dense and conv kernels).
 
 use crate::arch;
 use mote_core::Result;
@@ -24,6 +25,46 @@ pub fn sdot(a: &[f32], b: &[f32]) -> Result<f32> {
     Ok(arch::dot(a, b))
 }
 
+/// `Σ a[i]·b[i]` in a wrapping `i32` accumulator: the true sum mod 2^32.
+///
+/// Exact on every path (scalar, Arm DSP's SMLAD four bytes per step): the result never
+/// depends on the CPU. It wraps only past 2^31 / 2^14 ≈ 131,000 products of ±128.
+///
+/// ```
+/// assert_eq!(mote_simd::dot::dot_i8(&[1, -2, 3], &[4, 5, -6])?, 4 - 10 - 18);
+/// assert!(mote_simd::dot::dot_i8(&[1], &[]).is_err());
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `LengthMismatch` when the lengths differ.
+#[inline]
+pub fn dot_i8(a: &[i8], b: &[i8]) -> Result<i32> {
+    check_len("dot_i8: b", a.len(), b.len())?;
+    Ok(arch::dot_i8(a, b))
+}
+
+/// `Σ (x[i] + x_offset)·(w[i] + w_offset)`, every operation wrapping in `i32`: the true
+/// sum mod 2^32, which is also what an i64 sum truncated with `as i32` gives (proof at
+/// the scalar reference, `arch::scalar::dot_i8_offset`).
+///
+/// The offsets are CMSIS-NN's (`x_offset = −input_zero_point`, `w_offset =
+/// −weights_zero_point`). Exact on every path and for any offsets; the Arm DSP path
+/// handles offsets in [−32640, 32640] (so that `x + offset` fits a 16-bit lane — every
+/// int8 zero point does) and hands any other to the scalar path.
+///
+/// ```
+/// // (1 + 1)·(2 − 1) + (−3 + 1)·(4 − 1) = 2 − 6
+/// assert_eq!(mote_simd::dot::dot_i8_offset(&[1, -3], 1, &[2, 4], -1)?, -4);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `LengthMismatch` when the lengths differ.
+#[inline]
+pub fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> Result<i32> {
+    check_len("dot_i8_offset: w", x.len(), w.len())?;
+    Ok(arch::dot_i8_offset(x, x_offset, w, w_offset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +80,26 @@ mod tests {
         }
         assert_eq!(sdot(&a, &b).unwrap(), want);
         assert!(sdot(&a, &b[..3]).is_err());
+    }
+
+    #[test]
+    fn int8_matches_i64_reference() {
+        let a: [i8; 23] = core::array::from_fn(|i| (i as i8).wrapping_mul(37).wrapping_sub(100));
+        let b: [i8; 23] = core::array::from_fn(|i| (i as i8).wrapping_mul(-53).wrapping_add(7));
+        for len in 0..=23 {
+            for (xo, wo) in [(0, 0), (128, -127), (-255, 255), (1 << 20, -(1 << 30))] {
+                let want = a[..len].iter().zip(&b).fold(0i64, |s, (&x, &w)| {
+                    s.wrapping_add((x as i64 + xo as i64) * (w as i64 + wo as i64))
+                }) as i32;
+                assert_eq!(dot_i8_offset(&a[..len], xo, &b[..len], wo).unwrap(), want);
+            }
+            let want: i64 = a[..len]
+                .iter()
+                .zip(&b)
+                .map(|(&x, &w)| x as i64 * w as i64)
+                .sum();
+            assert_eq!(dot_i8(&a[..len], &b[..len]).unwrap(), want as i32);
+        }
+        assert!(dot_i8_offset(&a, 0, &b[..3], 0).is_err());
     }
 }

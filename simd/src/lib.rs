@@ -8,10 +8,10 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
-//! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product |
+//! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product; [`dot_i8`](dot::dot_i8), [`dot_i8_offset`](dot::dot_i8_offset): the int8 ones (wrapping i32) |
 //! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
 //! | [`tune`] | the GEMM's tile and block sizes |
-//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time) and the dispatch point |
+//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time, Arm DSP `arm_dsp` at compile time) and the dispatch point |
 //!
 //! Every public function validates its arguments and returns
 //! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and
@@ -21,8 +21,9 @@
 
 pub(crate) mod arch;
 
-/// The instruction-set path the micro-kernels take on this CPU (`"avx2+fma"` or
-/// `"scalar"`), for benchmark reports.
+/// The instruction-set path the micro-kernels take on this CPU (`"avx2+fma"`,
+/// `"arm-dsp"` for the int8 dot products on Arm with the DSP extension, or `"scalar"`),
+/// for benchmark reports and for tests that must prove which path ran.
 pub fn isa() -> &'static str {
     arch::name()
 }

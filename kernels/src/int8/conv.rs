@@ -20,9 +20,11 @@
 //! | bias | `[out_c]` | `out_c` |
 //! | output | NHWC `[batch][out_h][out_w][out_c]` | [`Params::output_len`] |
 //!
-//! This is the scalar reference: a direct loop over each window, no scratch. [`Params`]
-//! is shared with [`crate::int16::conv`].
+//! A direct loop over each window, no scratch; each tap's run of `in_c / groups`
+//! channels is one [`mote_simd::dot::dot_i8_offset`] (the Arm DSP path on Cortex-M4/M7,
+//! exact on every path). [`Params`] is shared with [`crate::int16::conv`].
 
+use crate::int8::dense::Activation;
 pub use crate::int8::dense::Quant;
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::padding::{Window, conv_output};
@@ -98,9 +100,9 @@ pub(crate) struct Geometry {
 
 /// The shared loop of the integer convolutions: for each output element `(b, oy, ox,
 /// o)`, `sum = Σ (x − input_zero_point)·(w − weights_zero_point)` over the taps inside
-/// the input, in 64 bits (wrapping), then `output[…] = f(o, sum)`. Lengths must have
-/// been checked against `g`.
-pub(crate) fn conv_core<X: Copy + Into<i64>, Y>(
+/// the input (one [`Activation::run`] per tap: in 64 bits for int16, mod 2^32 for int8),
+/// then `output[…] = f(o, sum)`. Lengths must have been checked against `g`.
+pub(crate) fn conv_core<X: Activation, Y>(
     g: &Geometry,
     quant: &Quant<'_>,
     input: &[X],
@@ -113,11 +115,25 @@ pub(crate) fn conv_core<X: Copy + Into<i64>, Y>(
     let (kh, kw) = (g.window_h.size, g.window_w.size);
     let image_len = g.in_h * g.in_w * g.in_c;
     let filter_len = kh * kw * g.cg;
+    // With dilation 1 along x and one group, the taps of a window row that lie inside
+    // the input are one contiguous run of the image and of the filter: one dot product
+    // per row instead of one per tap (the same products, summed in another grouping:
+    // exact, the sums are integers).
+    let rows_contiguous = g.window_w.dilation == 1 && g.cg == g.in_c;
     let mut out = output.chunks_exact_mut(g.out_c);
     for image in input.chunks_exact(image_len) {
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
                 let Some(y_row) = out.next() else { return };
+                let ix_of = |kx: usize| {
+                    (ox * g.window_w.stride + kx * g.window_w.dilation)
+                        .checked_sub(g.pad_left)
+                        .filter(|&i| i < g.in_w)
+                };
+                // The taps inside the input along x: kx0..kx1 (a range, as ix grows with kx).
+                let kx0 = (0..kw).find(|&kx| ix_of(kx).is_some()).unwrap_or(kw);
+                let kx1 = (kx0..kw).find(|&kx| ix_of(kx).is_none()).unwrap_or(kw);
+                let ix0 = ix_of(kx0).unwrap_or(0);
                 for ((o, filter), y) in weights.chunks_exact(filter_len).enumerate().zip(y_row) {
                     let c0 = (o / g.og) * g.cg;
                     let mut sum = 0i64;
@@ -126,18 +142,20 @@ pub(crate) fn conv_core<X: Copy + Into<i64>, Y>(
                         let Some(iy) = py.checked_sub(g.pad_top).filter(|&i| i < g.in_h) else {
                             continue;
                         };
-                        for kx in 0..kw {
-                            let px = ox * g.window_w.stride + kx * g.window_w.dilation;
-                            let Some(ix) = px.checked_sub(g.pad_left).filter(|&i| i < g.in_w)
-                            else {
-                                continue;
-                            };
+                        if rows_contiguous {
+                            let n = (kx1 - kx0) * g.cg;
+                            let at = (iy * g.in_w + ix0) * g.in_c + c0;
+                            let xs = &image[at..at + n];
+                            let ws = &filter[(ky * kw + kx0) * g.cg..][..n];
+                            sum = sum.wrapping_add(X::run(xs, ws, izp, wzp));
+                            continue;
+                        }
+                        for kx in kx0..kx1 {
+                            let Some(ix) = ix_of(kx) else { continue };
                             let at = (iy * g.in_w + ix) * g.in_c + c0;
                             let xs = &image[at..at + g.cg];
                             let ws = &filter[(ky * kw + kx) * g.cg..][..g.cg];
-                            for (&x, &w) in xs.iter().zip(ws) {
-                                sum = sum.wrapping_add((x.into() - izp) * (w as i64 - wzp));
-                            }
+                            sum = sum.wrapping_add(X::run(xs, ws, izp, wzp));
                         }
                     }
                     *y = f(o, sum);

@@ -20,6 +20,10 @@
 //! | bias | `[outputs]` | `outputs` |
 //! | output | `[batch][outputs]` | `batch·outputs` |
 //!
+//! Each output is one [`mote_simd::dot::dot_i8_offset`] over its input and weight rows
+//! (offsets `−input_zero_point`, `−weights_zero_point`; the Arm DSP path on
+//! Cortex-M4/M7), exact on every path.
+//!
 //! No scratch. [`Params`] and [`Quant`] are shared with [`crate::int16::dense`].
 
 use mote_core::error::{check_len, check_nonzero};
@@ -157,10 +161,43 @@ impl<'a> Quant<'a> {
     }
 }
 
+/// An activation type of the integer dense and conv kernels, with the inner loop over
+/// one run of channels.
+pub(crate) trait Activation: Copy {
+    /// `Σ (x[i] − izp)·(w[i] − wzp)` over the common length.
+    ///
+    /// For `i16` the exact sum in 64 bits (wrapping), as the 16×8 kernels' int64
+    /// accumulators need. For `i8` the sum mod 2^32, sign-extended: the int8 kernels
+    /// truncate their sums to the int32 accumulator of TFLite, and a sum of such runs
+    /// truncated to 32 bits equals the exact sum truncated (both are the true sum mod
+    /// 2^32). The `i8` run is [`mote_simd::dot::dot_i8_offset`] with CMSIS-NN's offsets
+    /// `−izp`, `−wzp` (the Arm DSP path on Cortex-M4/M7).
+    fn run(xs: &[Self], ws: &[i8], izp: i64, wzp: i64) -> i64;
+}
+
+impl Activation for i8 {
+    #[inline]
+    fn run(xs: &[i8], ws: &[i8], izp: i64, wzp: i64) -> i64 {
+        // The zero points are validated (within i8), so the offsets fit i32; the lengths
+        // are equal by construction, so the error branch is never taken.
+        mote_simd::dot::dot_i8_offset(xs, -izp as i32, ws, -wzp as i32).unwrap_or(0) as i64
+    }
+}
+
+impl Activation for i16 {
+    #[inline]
+    fn run(xs: &[i16], ws: &[i8], izp: i64, wzp: i64) -> i64 {
+        xs.iter().zip(ws).fold(0i64, |acc, (&x, &w)| {
+            acc.wrapping_add((x as i64 - izp) * (w as i64 - wzp))
+        })
+    }
+}
+
 /// The shared loop of the integer dense kernels: for each `(b, o)`,
-/// `sum = Σ_k (x − input_zero_point)·(w − weights_zero_point)` in 64 bits (wrapping),
-/// then `output[b][o] = f(o, sum)`. Lengths must have been checked.
-pub(crate) fn dense_core<X: Copy + Into<i64>, Y>(
+/// `sum = Σ_k (x − input_zero_point)·(w − weights_zero_point)` ([`Activation::run`]: in
+/// 64 bits for int16, mod 2^32 for int8), then `output[b][o] = f(o, sum)`. Lengths must
+/// have been checked.
+pub(crate) fn dense_core<X: Activation, Y>(
     inputs: usize,
     outputs: usize,
     input: &[X],
@@ -176,10 +213,7 @@ pub(crate) fn dense_core<X: Copy + Into<i64>, Y>(
         .zip(output.chunks_exact_mut(outputs))
     {
         for ((o, w_row), y) in weights.chunks_exact(inputs).enumerate().zip(y_row) {
-            let sum = x_row.iter().zip(w_row).fold(0i64, |acc, (&x, &w)| {
-                acc.wrapping_add((x.into() - izp) * (w as i64 - wzp))
-            });
-            *y = f(o, sum);
+            *y = f(o, X::run(x_row, w_row, izp, wzp));
         }
     }
 }

@@ -6,28 +6,38 @@
 //! - `tile::<R>`: an `R × NR` register tile of the GEMM (`R ≤ MR`, see
 //!   [`tune`](crate::tune)), `k` steps over a packed `B` panel;
 //! - `dot`: the f32 dot product of two equal-length slices;
-//! - `sqrt_in_place`: the correctly rounded square root of every element.
+//! - `sqrt_in_place`: the correctly rounded square root of every element;
+//! - `dot_i8`, `dot_i8_offset`: the int8 dot products with a wrapping i32 accumulator
+//!   (exact: every path returns the true sum mod 2^32).
 //!
 //! The functions below are the dispatch point. On x86-64 (outside bare metal) the AVX2 +
 //! FMA path is chosen at run time when the CPU has it (probed once with CPUID, cached);
-//! everything else runs the portable scalar path. Instruction-set paths for Cortex-M
-//! (`arm_dsp`, `arm_mve`) and aarch64 NEON will be chosen here at compile time from
-//! `cfg(target_feature)`.
+//! everything else runs the portable scalar path. On 32-bit Arm with the DSP extension
+//! (`cfg(mote_arm_dsp)`, set by the build script from the target: Cortex-M4/M7,
+//! Armv8-M Mainline with `+dsp`, Armv7-A/R) the int8 dot products take the `arm_dsp`
+//! path, chosen at compile time. Paths for Helium (`arm_mve`) and aarch64 NEON will be
+//! chosen here the same way.
 
+#[cfg(all(target_arch = "arm", mote_arm_dsp))]
+pub(crate) mod arm_dsp;
 pub(crate) mod scalar;
 #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
 pub(crate) mod x86_avx2;
 
 pub(crate) use scalar::Update;
 
-/// Whether the fastest path of this CPU is in use (for benchmarks and tests): `"avx2"`
-/// or `"scalar"`.
+/// The fastest path of this CPU in use (for benchmarks and tests): `"avx2+fma"`,
+/// `"arm-dsp"` (the int8 dot products; f32 stays scalar there) or `"scalar"`.
 pub(crate) fn name() -> &'static str {
     #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
     if x86_avx2::available() {
         return "avx2+fma";
     }
-    "scalar"
+    if cfg!(all(target_arch = "arm", mote_arm_dsp)) {
+        "arm-dsp"
+    } else {
+        "scalar"
+    }
 }
 
 /// Whether the wide (`MR × NR_WIDE`) tile has a vector path on this CPU.
@@ -96,4 +106,28 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
         return unsafe { x86_avx2::dot(a, b) };
     }
     scalar::dot(a, b)
+}
+
+/// The int8 dot product, wrapping in i32 (see [`scalar::dot_i8`]).
+#[inline]
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if a.len() >= 4 {
+        return arm_dsp::dot_i8(a, b);
+    }
+    scalar::dot_i8(a, b)
+}
+
+/// The int8 dot product with offsets, wrapping in i32 (see [`scalar::dot_i8_offset`]).
+#[inline]
+pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> i32 {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    {
+        // Runs shorter than one four-byte step stay inline (the scalar loop, no call).
+        let lanes = arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX;
+        if x.len() >= 4 && lanes.contains(&x_offset) && lanes.contains(&w_offset) {
+            return arm_dsp::dot_i8_offset(x, x_offset, w, w_offset);
+        }
+    }
+    scalar::dot_i8_offset(x, x_offset, w, w_offset)
 }

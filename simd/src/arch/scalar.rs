@@ -9,7 +9,9 @@
 //!   are rounded before the addition (no fused multiply-add);
 //! - `dot`: eight interleaved partial sums (`lane = i mod 8`) over the first
 //!   `8·⌊len/8⌋` elements, combined pairwise (`(l0+l4)+(l2+l6)`, `(l1+l5)+(l3+l7)`,
-//!   then their sum), plus the remaining elements summed in order.
+//!   then their sum), plus the remaining elements summed in order;
+//! - `dot_i8`, `dot_i8_offset`: integer, so the order does not matter — every path
+//!   returns the true sum modulo 2^32 (see [`dot_i8_offset`]).
 
 /// What a tile does with the `C` elements it covers, given its accumulated `AB`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -116,4 +118,34 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub(crate) fn sqrt_in_place(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = libm::sqrtf(*v));
+}
+
+/// `Σ a[i]·b[i]` over the common length (callers check that the lengths agree), in a
+/// wrapping `i32` accumulator.
+#[inline]
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).fold(0i32, |acc, (&x, &w)| {
+        acc.wrapping_add(i32::from(x) * i32::from(w))
+    })
+}
+
+/// `Σ (x[i] + x_offset)·(w[i] + w_offset)` over the common length (callers check that
+/// the lengths agree), every addition and product wrapping in `i32`.
+///
+/// Exactness: wrapping `i32` arithmetic is arithmetic in the ring ℤ/2^32, and the map
+/// ℤ → ℤ/2^32 (reduction mod 2^32) preserves sums and products, so this returns the
+/// true integer sum mod 2^32, whatever the offsets. The kernels' former i64 form —
+/// products exact in i64 (|x + o| < 2^31 + 2^7), sum wrapping mod 2^64, truncated with
+/// `as i32` — is the true sum mod 2^64 reduced mod 2^32, i.e. also the true sum mod 2^32
+/// (2^32 divides 2^64). Both are the same `i32`, bit for bit; so is any path that sums
+/// the same products in another order or with any intermediate width ≥ 32 bits that
+/// wraps (SMLAD included: it forms both 16×16 products and their sum with the
+/// accumulator exactly, then keeps the low 32 bits).
+#[inline]
+pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> i32 {
+    x.iter().zip(w).fold(0i32, |acc, (&x, &w)| {
+        let x = i32::from(x).wrapping_add(x_offset);
+        let w = i32::from(w).wrapping_add(w_offset);
+        acc.wrapping_add(x.wrapping_mul(w))
+    })
 }

@@ -1,0 +1,60 @@
+//! Chooses the compile-time instruction-set paths that `cfg(target_feature)` cannot.
+//!
+//! Stable rustc sets no `target_feature` cfg for 32-bit Arm (`dsp`, `v7`, `thumb2` are
+//! unstable target features: `rustc --print cfg --target thumbv7em-none-eabihf` lists
+//! none, nor does it for `thumbv8m.main-none-eabihf` with `-C target-feature=+dsp`), so
+//! the Arm DSP path is selected from the target triple here and exposed as
+//! `cfg(mote_arm_dsp)`:
+//!
+//! | target | DSP (SMLAD, SXTB16, SXTAB16) | `mote_arm_dsp` |
+//! |---|---|---|
+//! | `thumbv7em-*` (Cortex-M4/M7) | always | yes |
+//! | `armv7-*`, `armv7a-*`, `thumbv7neon-*` (Armv7-A/R Linux, bare metal) | always (Armv6 and later, A32 and T32) | yes |
+//! | `thumbv8m.main-*` (Cortex-M33/M35P/M55/M85) | optional | only with `-C target-feature=+dsp` or a `target-cpu` that has it (cortex-m33, m35p, m55, m85) |
+//! | `thumbv6m-*`, `thumbv7m-*`, `thumbv8m.base-*` | none | no |
+//!
+//! A `target_feature = "dsp"` cfg, should rustc ever set one, also enables it.
+//! `MOTE_SIMD_SCALAR=1` in the environment of the build forces the scalar path.
+
+use std::env;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_dsp)");
+    println!("cargo::rerun-if-env-changed=MOTE_SIMD_SCALAR");
+    let target = env::var("TARGET").unwrap_or_default();
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let forced_scalar = env::var_os("MOTE_SIMD_SCALAR").is_some_and(|v| v != "0");
+    if arch != "arm" || forced_scalar {
+        return;
+    }
+    let always = ["thumbv7em", "armv7-", "armv7a-", "armv7r-", "thumbv7neon-"];
+    let has_feature = features.split(',').any(|f| f == "dsp");
+    // The `-C` options among the flags, in either spelling (`-C opt` or `-Copt`).
+    let words: Vec<&str> = flags.split('\x1f').collect();
+    let mut options = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if *w == "-C" {
+            options.extend(words.get(i + 1).copied());
+        } else if let Some(o) = w.strip_prefix("-C") {
+            options.push(o);
+        }
+    }
+    let v8m_dsp = target.starts_with("thumbv8m.main")
+        && options.iter().any(|o| {
+            let feature = o
+                .strip_prefix("target-feature=")
+                .is_some_and(|fs| fs.split(',').any(|f| f == "+dsp"));
+            let cpu = o.strip_prefix("target-cpu=").is_some_and(|c| {
+                matches!(
+                    c,
+                    "cortex-m33" | "cortex-m35p" | "cortex-m55" | "cortex-m85"
+                )
+            });
+            feature || cpu
+        });
+    if has_feature || v8m_dsp || always.iter().any(|p| target.starts_with(p)) {
+        println!("cargo::rustc-cfg=mote_arm_dsp");
+    }
+}
