@@ -406,12 +406,14 @@ macro_rules! put_u16 {
     }};
 }
 
+// Saturating: a random write may have put a table offset near `u32::MAX`, which
+// overflows a 32-bit `usize` (armv7 under qemu-user).
 fn tensor_at(bytes: &[u8], i: usize) -> usize {
-    u32_at(bytes, 32) as usize + i * TENSOR_RECORD
+    (u32_at(bytes, 32) as usize).saturating_add(i * TENSOR_RECORD)
 }
 
 fn op_at(bytes: &[u8], i: usize) -> usize {
-    u32_at(bytes, 36) as usize + i * OP_RECORD
+    (u32_at(bytes, 36) as usize).saturating_add(i * OP_RECORD)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -903,11 +905,11 @@ proptest! {
             let (off, width) = layout[field.index(layout.len())];
             let at = match kind {
                 0 => off,
-                1 => tensor_at(&b, record.index(nt)) + off,
-                _ => op_at(&b, record.index(no)) + off,
+                1 => tensor_at(&b, record.index(nt)).saturating_add(off),
+                _ => op_at(&b, record.index(no)).saturating_add(off),
             };
             // Earlier writes may have moved the tables out of the file.
-            if at + width <= b.len() {
+            if at.saturating_add(width) <= b.len() {
                 write_field(&mut b, at, width, v);
             }
         }
