@@ -104,69 +104,42 @@ qemu_user() {
 qemu_user_armv7() { qemu_user armv7-unknown-linux-gnueabihf; }
 qemu_user_aarch64() { qemu_user aarch64-unknown-linux-gnu; }
 
-# hello_on TARGET LOGNAME: hello must exit 0 and print `hello: PASS`.
-hello_on() {
+# firmware_on BIN TARGET: the firmware example BIN must exit 0 on TARGET and log
+# `BIN: PASS` (its log is kept as $logs/BIN-<m4|m55>.log). What each checks:
+#   hello     mote-core computes on the device what the host computed at build time;
+#   mnist     the bundled MNIST model, executor and generated module, bit-exact with the
+#             host executor;
+#   sine      the sine regression from generated Rust: int8 bit-exact with the host
+#             executor, f32 within 1e-5 of the host's float model;
+#   anomaly   the dense autoencoder in f32: outputs within 1e-5 of the host's, precision
+#             and recall at the firmware's bars;
+#   finetune  a fresh head trained on the device on the frozen int8 MNIST body: the loss
+#             falls and the held-out accuracy reaches the firmware's bar.
+firmware_on() {
+    local bin="$1" target="$2" log
+    case "$target" in
+        thumbv7em-none-eabihf) log="$bin-m4" ;;
+        *) log="$bin-m55" ;;
+    esac
     cd "$fw"
-    logged "$2" cargo run --release --bin hello --target "$1"
-    grep -q 'hello: PASS' "$logs/$2.log" || {
-        echo "hello exited 0 but never logged 'hello: PASS'" >&2
+    logged "$log" cargo run --release --bin "$bin" --target "$target"
+    grep -q "$bin: PASS" "$logs/$log.log" || {
+        echo "$bin exited 0 but never logged '$bin: PASS'" >&2
         return 1
     }
 }
-hello_m4() { hello_on thumbv7em-none-eabihf hello-m4; }
-hello_m55() { hello_on thumbv8m.main-none-eabihf hello-m55; }
-
-# The bundled MNIST model on the device: executor and generated module, bit-exact with
-# the host executor (the firmware checks), must log `mnist: PASS`.
-mnist_on() {
-    cd "$fw"
-    logged "$2" cargo run --release --bin mnist --target "$1"
-    grep -q 'mnist: PASS' "$logs/$2.log" || {
-        echo "mnist exited 0 but never logged 'mnist: PASS'" >&2
-        return 1
-    }
-}
-mnist_m4() { mnist_on thumbv7em-none-eabihf mnist-m4; }
-mnist_m55() { mnist_on thumbv8m.main-none-eabihf mnist-m55; }
-
-# The sine regression from generated Rust: int8 bit-exact with the host executor, f32
-# within 1e-5 of the host's float model; must log `sine: PASS`.
-sine_on() {
-    cd "$fw"
-    logged "$2" cargo run --release --bin sine --target "$1"
-    grep -q 'sine: PASS' "$logs/$2.log" || {
-        echo "sine exited 0 but never logged 'sine: PASS'" >&2
-        return 1
-    }
-}
-sine_m4() { sine_on thumbv7em-none-eabihf sine-m4; }
-sine_m55() { sine_on thumbv8m.main-none-eabihf sine-m55; }
-
-# Anomaly detection with the dense autoencoder in f32: outputs within 1e-5 of the host's
-# float model, precision and recall at the firmware's bars; must log `anomaly: PASS`.
-anomaly_on() {
-    cd "$fw"
-    logged "$2" cargo run --release --bin anomaly --target "$1"
-    grep -q 'anomaly: PASS' "$logs/$2.log" || {
-        echo "anomaly exited 0 but never logged 'anomaly: PASS'" >&2
-        return 1
-    }
-}
-anomaly_m4() { anomaly_on thumbv7em-none-eabihf anomaly-m4; }
-anomaly_m55() { anomaly_on thumbv8m.main-none-eabihf anomaly-m55; }
-
-# On-device training of a fresh head on the frozen int8 MNIST body: the training loss
-# must fall and the held-out accuracy reach the firmware's bar; must log `finetune: PASS`.
-finetune_on() {
-    cd "$fw"
-    logged "$2" cargo run --release --bin finetune --target "$1"
-    grep -q 'finetune: PASS' "$logs/$2.log" || {
-        echo "finetune exited 0 but never logged 'finetune: PASS'" >&2
-        return 1
-    }
-}
-finetune_m4() { finetune_on thumbv7em-none-eabihf finetune-m4; }
-finetune_m55() { finetune_on thumbv8m.main-none-eabihf finetune-m55; }
+m4=thumbv7em-none-eabihf
+m55=thumbv8m.main-none-eabihf
+hello_m4() { firmware_on hello "$m4"; }
+hello_m55() { firmware_on hello "$m55"; }
+mnist_m4() { firmware_on mnist "$m4"; }
+mnist_m55() { firmware_on mnist "$m55"; }
+sine_m4() { firmware_on sine "$m4"; }
+sine_m55() { firmware_on sine "$m55"; }
+anomaly_m4() { firmware_on anomaly "$m4"; }
+anomaly_m55() { firmware_on anomaly "$m55"; }
+finetune_m4() { firmware_on finetune "$m4"; }
+finetune_m55() { firmware_on finetune "$m55"; }
 
 # A corrupted model must be rejected by the reader on the device: exit 1 with its error.
 mnist_corrupt() {

@@ -188,6 +188,14 @@ fn constant(
     def.tensors.len() - 1
 }
 
+/// The format's convolution parameters `[stride h, w, dilation h, w, pad top, bottom,
+/// left, right]` (shared by CONV_2D and DEPTHWISE_CONV_2D).
+fn window_params([h, w]: [mote_core::padding::Window; 2], pads: &[usize; 4]) -> [usize; 8] {
+    [
+        h.stride, w.stride, h.dilation, w.dilation, pads[0], pads[1], pads[2], pads[3],
+    ]
+}
+
 /// A weighted operator's float weights, bias, weight dims and channel axis.
 type Weighted<'a> = (&'a [f32], &'a [f32], Vec<usize>, usize);
 
@@ -227,16 +235,7 @@ fn lower_op(
             b,
         } => {
             od.code = OpCode::Conv2d;
-            let v = [
-                p.window_h.stride,
-                p.window_w.stride,
-                p.window_h.dilation,
-                p.window_w.dilation,
-                pads[0],
-                pads[1],
-                pads[2],
-                pads[3],
-            ];
+            let v = window_params([p.window_h, p.window_w], pads);
             for (slot, x) in params.iter_mut().zip(v) {
                 *slot = i32_of(x)?;
             }
@@ -255,16 +254,7 @@ fn lower_op(
             b,
         } => {
             od.code = OpCode::DepthwiseConv2d;
-            let v = [
-                p.window_h.stride,
-                p.window_w.stride,
-                p.window_h.dilation,
-                p.window_w.dilation,
-                pads[0],
-                pads[1],
-                pads[2],
-                pads[3],
-            ];
+            let v = window_params([p.window_h, p.window_w], pads);
             for (slot, x) in params.iter_mut().zip(v) {
                 *slot = i32_of(x)?;
             }
