@@ -14,12 +14,17 @@
 //! | `thumbv6m-*`, `thumbv7m-*`, `thumbv8m.base-*` | none | no |
 //!
 //! A `target_feature = "dsp"` cfg, should rustc ever set one, also enables it.
+//!
+//! Helium (MVE) is chosen the same way, as `cfg(mote_arm_mve)` (with `mote_arm_dsp`):
+//! `thumbv8m.main-*` with `-C target-feature=+mve` (or `+mve.fp`) or
+//! `-C target-cpu=cortex-m55` / `cortex-m85`.
 //! `MOTE_SIMD_SCALAR=1` in the environment of the build forces the scalar path.
 
 use std::env;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(mote_arm_dsp)");
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_mve)");
     println!("cargo::rerun-if-env-changed=MOTE_SIMD_SCALAR");
     let target = env::var("TARGET").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -56,5 +61,21 @@ fn main() {
         });
     if has_feature || v8m_dsp || always.iter().any(|p| target.starts_with(p)) {
         println!("cargo::rustc-cfg=mote_arm_dsp");
+    }
+    // Helium (MVE): Armv8.1-M Mainline cores that have it (Cortex-M55/M85) always have
+    // the DSP extension too, so MVE implies the DSP path below it.
+    let mve = target.starts_with("thumbv8m.main")
+        && options.iter().any(|o| {
+            let feature = o
+                .strip_prefix("target-feature=")
+                .is_some_and(|fs| fs.split(',').any(|f| f == "+mve" || f == "+mve.fp"));
+            let cpu = o
+                .strip_prefix("target-cpu=")
+                .is_some_and(|c| matches!(c, "cortex-m55" | "cortex-m85"));
+            feature || cpu
+        });
+    if mve {
+        println!("cargo::rustc-cfg=mote_arm_dsp");
+        println!("cargo::rustc-cfg=mote_arm_mve");
     }
 }

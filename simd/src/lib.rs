@@ -11,6 +11,7 @@
 //! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product; [`dot_i8`](dot::dot_i8), [`dot_i8_offset`](dot::dot_i8_offset): the int8 ones (wrapping i32) |
 //! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
 //! | [`tune`] | the GEMM's tile and block sizes |
+//! | [`isa`] | which instruction-set path runs ([`isa::active`]), and forcing a lower one ([`isa::set_limit`], `MOTE_SIMD`) |
 //! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time, Arm DSP `arm_dsp` at compile time) and the dispatch point |
 //!
 //! Every public function validates its arguments and returns
@@ -21,13 +22,8 @@
 
 pub(crate) mod arch;
 
-/// The instruction-set path the micro-kernels take on this CPU (`"avx2+fma"`,
-/// `"arm-dsp"` for the int8 dot products on Arm with the DSP extension, or `"scalar"`),
-/// for benchmark reports and for tests that must prove which path ran.
-pub fn isa() -> &'static str {
-    arch::name()
-}
 pub mod dot;
 pub mod gemm;
+pub mod isa;
 pub mod math;
 pub mod tune;

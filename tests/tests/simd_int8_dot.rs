@@ -9,6 +9,7 @@
 //! the Arm DSP path (SXTB16/SXTAB16 + SMLAD), which [`isa_is_the_expected_one`] proves.
 
 use mote_simd::dot::{dot_i8, dot_i8_offset};
+use mote_simd::isa::{self, Isa};
 use mote_tests::config;
 use proptest::prelude::*;
 
@@ -20,21 +21,19 @@ fn reference(x: &[i8], xo: i32, w: &[i8], wo: i32) -> i32 {
 }
 
 /// The path `mote_simd` must report on this target.
-fn expected_isa() -> &'static str {
+fn expected_isa() -> Isa {
     if cfg!(all(target_arch = "arm", target_os = "linux")) {
-        "arm-dsp"
-    } else if cfg!(target_arch = "x86_64") {
-        // Whichever the CPU has; the int8 dot products are scalar on x86-64 either way.
-        mote_simd::isa()
+        Isa::ArmDsp
     } else {
-        "scalar"
+        // Whichever the CPU has; the int8 dot products are scalar on x86-64 either way.
+        isa::best()
     }
 }
 
 #[test]
 fn isa_is_the_expected_one() {
-    println!("mote_simd::isa() = {}", mote_simd::isa());
-    assert_eq!(mote_simd::isa(), expected_isa());
+    println!("mote_simd::isa::best() = {:?}", isa::best());
+    assert_eq!(isa::best(), expected_isa());
 }
 
 fn value() -> impl Strategy<Value = i8> {

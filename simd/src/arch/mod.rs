@@ -23,21 +23,16 @@ pub(crate) mod arm_dsp;
 pub(crate) mod scalar;
 #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
 pub(crate) mod x86_avx2;
+#[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+pub(crate) mod x86_detect;
 
 pub(crate) use scalar::Update;
 
-/// The fastest path of this CPU in use (for benchmarks and tests): `"avx2+fma"`,
-/// `"arm-dsp"` (the int8 dot products; f32 stays scalar there) or `"scalar"`.
-pub(crate) fn name() -> &'static str {
-    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
-    if x86_avx2::available() {
-        return "avx2+fma";
-    }
-    if cfg!(all(target_arch = "arm", mote_arm_dsp)) {
-        "arm-dsp"
-    } else {
-        "scalar"
-    }
+/// Whether the Arm DSP path may run now (compiled in, and no lower limit set).
+#[cfg(all(target_arch = "arm", mote_arm_dsp))]
+#[inline(always)]
+fn dsp() -> bool {
+    crate::isa::active() >= crate::isa::Isa::ArmDsp
 }
 
 /// Whether the wide (`MR × NR_WIDE`) tile has a vector path on this CPU.
@@ -112,7 +107,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
-    if a.len() >= 4 {
+    if a.len() >= 4 && dsp() {
         return arm_dsp::dot_i8(a, b);
     }
     scalar::dot_i8(a, b)
@@ -125,7 +120,7 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
     {
         // Runs shorter than one four-byte step stay inline (the scalar loop, no call).
         let lanes = arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX;
-        if x.len() >= 4 && lanes.contains(&x_offset) && lanes.contains(&w_offset) {
+        if x.len() >= 4 && lanes.contains(&x_offset) && lanes.contains(&w_offset) && dsp() {
             return arm_dsp::dot_i8_offset(x, x_offset, w, w_offset);
         }
     }

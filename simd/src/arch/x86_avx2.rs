@@ -12,43 +12,12 @@ use core::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
     _mm256_setzero_ps, _mm256_sqrt_ps, _mm256_storeu_ps,
 };
-use core::sync::atomic::{AtomicU8, Ordering};
 
-const UNKNOWN: u8 = 0;
-const ABSENT: u8 = 1;
-const PRESENT: u8 = 2;
-static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
-
-/// Whether AVX2 and FMA can be used: CPUID says the CPU has them and XGETBV says the OS
-/// saves the YMM registers. Probed once, then cached.
+/// Whether this path may run now: the CPU has AVX2 + FMA (see
+/// [`isa`](crate::isa)) and no lower limit is set.
 #[inline]
 pub(crate) fn available() -> bool {
-    match DETECTED.load(Ordering::Relaxed) {
-        PRESENT => true,
-        ABSENT => false,
-        _ => {
-            let found = probe();
-            DETECTED.store(if found { PRESENT } else { ABSENT }, Ordering::Relaxed);
-            found
-        }
-    }
-}
-
-fn probe() -> bool {
-    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
-    let (leaf1, max_leaf) = (__cpuid(1), __cpuid(0).eax);
-    let fma = leaf1.ecx & (1 << 12) != 0;
-    let osxsave = leaf1.ecx & (1 << 27) != 0;
-    let avx = leaf1.ecx & (1 << 28) != 0;
-    if !(fma && osxsave && avx && max_leaf >= 7) {
-        return false;
-    }
-    // SAFETY: OSXSAVE is set, so the OS has enabled XGETBV.
-    let xcr0 = unsafe { _xgetbv(0) };
-    let leaf7 = __cpuid_count(7, 0);
-    let ymm_saved = xcr0 & 0b110 == 0b110;
-    let avx2 = leaf7.ebx & (1 << 5) != 0;
-    ymm_saved && avx2
+    crate::isa::active() >= crate::isa::Isa::Avx2
 }
 
 /// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile) for a panel of
