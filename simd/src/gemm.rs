@@ -35,9 +35,12 @@
 //!
 //! `m = 1` or `n = 1` is a matrix–vector product (dot products when the matrix rows are
 //! contiguous, scaled column sums when its columns are); everything else is
-//! cache-blocked as described in [`tune`](crate::tune): `B` is packed into a
-//! `KC × NR` panel on the stack (no allocation, no caller scratch) and an `MR × NR`
-//! register tile sweeps it down the rows of `A`, which is read in place.
+//! cache-blocked as described in [`tune`](crate::tune) (Goto's five loops): blocks of
+//! `B` are packed into panels `NR` columns wide and, with the `std` feature, blocks of
+//! `A` into micro-panels `MR` rows tall, in per-thread buffers kept between calls; an
+//! `MR × NR` register tile of the path in use ([`isa`](crate::isa)) multiplies each
+//! pair. Without `std` (bare metal) there is no allocation and no caller scratch: one
+//! `KC × NR` panel of `B` lives on the stack and `A` is read in place.
 //!
 //! ## Exactness
 //!
@@ -45,10 +48,13 @@
 //! scalar path). In the blocked path each element of `C` sums its products in order of
 //! `k` within each `KC` block, and adds the blocks to `C` in order; the matrix–vector
 //! paths sum as [`sdot`](crate::dot::sdot) does (row dot products) or in order of `k`
-//! (column sums). Results are deterministic for a given target and tile sizes.
+//! (column sums). Results are deterministic for a given target, path and tile sizes;
+//! the SIMD paths fuse each multiply-add (see the `arch` modules), so they differ from
+//! the scalar path in the last bits, within `tests/tests/f32_linear.rs`'s tolerance
+//! against an f64 reference.
 
 use crate::arch::{self, Update};
-use crate::tune::{KC, MC, MR, NR, NR_WIDE};
+use crate::tune::{KC, MC, MR, NR, NR_MAX};
 use core::mem::MaybeUninit;
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
@@ -225,9 +231,10 @@ impl<'a> MatMut<'a> {
 /// - if `α = 0` or `k = 0`, `A` and `B` are not read and `C ← β·C`;
 /// - `m = 0` or `n = 0` is an empty product and does nothing.
 ///
-/// No allocation and no scratch: `B` panels are packed into a fixed stack buffer of
-/// `KC·NR_WIDE` floats (2 KiB on bare-metal targets, 16 KiB elsewhere; see
-/// [`tune`](crate::tune)).
+/// No caller scratch. Without `std`, no allocation either: `B` panels are packed into a
+/// stack buffer of `KC·NR_MAX` floats (2 KiB on bare-metal targets). With `std`, each
+/// thread allocates its packing buffers (`KC·NC + MC·KC` floats, about 1.1 MiB) on its
+/// first product and keeps them (see [`tune`](crate::tune)).
 ///
 /// Errors: `LengthMismatch` when the dimensions disagree (`A` rows vs `C` rows, `A`
 /// columns vs `B` rows, `B` columns vs `C` columns).
@@ -248,10 +255,20 @@ pub fn sgemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>)
         gemv(alpha, b.t(), a.data, a.col_stride, beta, c.t());
     } else if n == 1 {
         gemv(alpha, a, b.data, b.row_stride, beta, c);
-    } else if n >= NR_WIDE && arch::wide() {
-        blocked::<NR_WIDE>(alpha, a, b, beta, c);
     } else {
-        blocked::<NR>(alpha, a, b, beta, c);
+        match arch::gemm_shape(n) {
+            #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+            arch::GemmShape::Avx512 => {
+                use crate::tune::{MR_AVX512, NR_AVX512};
+                blocked::<MR_AVX512, NR_AVX512>(alpha, a, b, beta, c)
+            }
+            #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+            arch::GemmShape::Avx2 => {
+                use crate::tune::{MR_AVX2, NR_AVX2};
+                blocked::<MR_AVX2, NR_AVX2>(alpha, a, b, beta, c)
+            }
+            arch::GemmShape::Base => blocked::<MR, NR>(alpha, a, b, beta, c),
+        }
     }
     Ok(())
 }
@@ -344,15 +361,57 @@ fn gemv(alpha: f32, m: MatRef<'_>, v: &[f32], vs: usize, beta: f32, c: MatMut<'_
     }
 }
 
-/// The cache-blocked product for `m, n ≥ 2`, `k ≥ 1` (see [`tune`](crate::tune)), with
-/// `B` packed in panels `W` columns wide (`W`, or `NR_WIDE` on the paths that have it).
-fn blocked<const W: usize>(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
-    const { assert!(W <= NR_WIDE) };
+/// The cache-blocked product for `m, n ≥ 2`, `k ≥ 1` (see [`tune`](crate::tune)) with
+/// the shape `S` of one instruction-set path: `MR × W` register tiles, `B` packed in
+/// panels `W` columns wide, `A` packed into `MR`-row micro-panels when there is room.
+fn blocked<const MR: usize, const W: usize>(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) {
+    const { assert!(W <= NR_MAX && MR >= 1 && MR <= 8) };
+    #[cfg(feature = "std")]
+    {
+        scratch::with(|bufs| blocked_in::<MR, W>(alpha, a, b, beta, c, bufs));
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        // Not initialised up front: zeroing 16 KiB would cost as much as a small product.
+        // The packing writes every element a tile then reads.
+        let mut panel = [MaybeUninit::<f32>::uninit(); KC * NR_MAX];
+        let bufs = Buffers {
+            b: &mut panel,
+            a: &mut [],
+        };
+        blocked_in::<MR, W>(alpha, a, b, beta, c, bufs);
+    }
+}
+
+/// Where [`blocked`] packs `B` (`b`: room for `KC × NC` floats, `NC` a multiple of the
+/// panel width, at least one panel) and `A` (`a`: room for `MC × KC` floats, or empty
+/// to read `A` in place).
+struct Buffers<'s> {
+    b: &'s mut [MaybeUninit<f32>],
+    a: &'s mut [MaybeUninit<f32>],
+}
+
+/// The loops of [`blocked`] (the five of Goto's GEMM): for each `KC` block of `k`, for
+/// each `NC` block of columns, `B`'s block is packed once into panels `W` wide; for
+/// each `MC` block of rows, `A`'s block is packed into micro-panels `MR` tall (when
+/// there is room), then every panel meets every micro-panel in the register tile.
+fn blocked_in<const MR: usize, const W: usize>(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    bufs: Buffers<'_>,
+) {
     let (m, k, n) = (c.rows, a.cols, c.cols);
-    // Not initialised up front: zeroing 16 KiB would cost as much as a small product.
-    // `pack_b` writes every element of the part a tile then reads.
-    // Sized for the widest panel (W ≤ NR_WIDE): const generics cannot size arrays.
-    let mut panel = [MaybeUninit::<f32>::uninit(); KC * NR_WIDE];
+    let nc_max = (bufs.b.len() / (KC * W)).max(1) * W;
+    let pack_a = bufs.a.len() >= MC * KC;
     for pc in (0..k).step_by(KC) {
         let kc = KC.min(k - pc);
         let update = if pc == 0 {
@@ -360,45 +419,165 @@ fn blocked<const W: usize>(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, 
         } else {
             Update::Accumulate
         };
-        for ic in (0..m).step_by(MC) {
-            let mc = MC.min(m - ic);
-            for jc in (0..n).step_by(W) {
-                let nr = W.min(n - jc);
-                // SAFETY: kc ≤ KC and W ≤ NR_WIDE (every instantiation is NR or NR_WIDE).
-                let panel = unsafe { panel.get_unchecked_mut(..kc * W) };
-                pack_b::<W>(&b, pc, jc, nr, panel);
-                // SAFETY: `pack_b` initialised all kc·W elements; MaybeUninit<f32> has
-                // the layout of f32.
-                let panel: &[f32] =
-                    unsafe { core::slice::from_raw_parts(panel.as_ptr().cast::<f32>(), kc * W) };
-                let mut ir = ic;
-                while ir < ic + mc {
-                    let r = MR.min(ic + mc - ir);
-                    let a_at = ir * a.row_stride + pc * a.col_stride;
-                    let c_at = ir * c.row_stride + jc * c.col_stride;
-                    // SAFETY: rows ir..ir + r < m, columns pc..pc + kc ≤ k of A and
-                    // jc..jc + nr ≤ n of C lie inside the checked views, so relative to
-                    // `a_at` / `c_at` every element the tile touches is in bounds; the
-                    // starts are in bounds because the tiles are not empty.
-                    unsafe {
-                        tile::<W>(
-                            r,
-                            a.data.get_unchecked(a_at..),
-                            a.row_stride,
-                            a.col_stride,
-                            panel,
-                            alpha,
-                            update,
-                            c.data.get_unchecked_mut(c_at..),
-                            c.row_stride,
-                            c.col_stride,
-                            nr,
-                        );
+        for jc in (0..n).step_by(nc_max) {
+            let nc = nc_max.min(n - jc);
+            let panels = nc.div_ceil(W);
+            for q in 0..panels {
+                let nr = W.min(nc - q * W);
+                // SAFETY: q < panels ≤ nc_max / W and kc ≤ KC, so the panel lies inside
+                // `bufs.b` (KC·nc_max floats at least).
+                let dst = unsafe { bufs.b.get_unchecked_mut(q * kc * W..(q + 1) * kc * W) };
+                pack_b::<W>(&b, pc, jc + q * W, nr, dst);
+            }
+            // SAFETY: the loop above initialised all panels·kc·W elements; MaybeUninit<f32>
+            // has the layout of f32.
+            let packed_b: &[f32] = unsafe {
+                core::slice::from_raw_parts(bufs.b.as_ptr().cast::<f32>(), panels * kc * W)
+            };
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                let packed_a: Option<&[f32]> = if pack_a {
+                    // SAFETY: mc ≤ MC, kc ≤ KC: the block fits `bufs.a`.
+                    let dst = unsafe { bufs.a.get_unchecked_mut(..mc.div_ceil(MR) * MR * kc) };
+                    pack_a_block::<MR>(&a, ic, mc, pc, dst);
+                    // SAFETY: `pack_a_block` initialised every element of `dst`.
+                    Some(unsafe {
+                        core::slice::from_raw_parts(dst.as_ptr().cast::<f32>(), dst.len())
+                    })
+                } else {
+                    None
+                };
+                for q in 0..panels {
+                    let nr = W.min(nc - q * W);
+                    // SAFETY: panel q of `packed_b` (above).
+                    let panel = unsafe { packed_b.get_unchecked(q * kc * W..(q + 1) * kc * W) };
+                    let jr = jc + q * W;
+                    let mut ir = 0;
+                    while ir < mc {
+                        let r = MR.min(mc - ir);
+                        let c_at = (ic + ir) * c.row_stride + jr * c.col_stride;
+                        let (a_src, rsa, csa) = match packed_a {
+                            // SAFETY: micro-panel ir / MR of the packed block: kc·MR
+                            // floats from ir·kc, rows at stride 1, steps of k at MR.
+                            Some(pa) => (unsafe { pa.get_unchecked(ir * kc..) }, 1, MR),
+                            // SAFETY: row ic + ir < m, column pc < k of the checked view.
+                            None => (
+                                unsafe {
+                                    a.data.get_unchecked(
+                                        (ic + ir) * a.row_stride + pc * a.col_stride..,
+                                    )
+                                },
+                                a.row_stride,
+                                a.col_stride,
+                            ),
+                        };
+                        // SAFETY: rows ic + ir..ic + ir + r < m and columns pc..pc + kc ≤ k
+                        // of A (packed or in place) and columns jr..jr + nr ≤ n of C lie
+                        // inside their views, so relative to the starts every element the
+                        // tile touches is in bounds; the starts are in bounds because the
+                        // tiles are not empty.
+                        unsafe {
+                            tile::<MR, W>(
+                                r,
+                                a_src,
+                                rsa,
+                                csa,
+                                panel,
+                                alpha,
+                                update,
+                                c.data.get_unchecked_mut(c_at..),
+                                c.row_stride,
+                                c.col_stride,
+                                nr,
+                            );
+                        }
+                        ir += r;
                     }
-                    ir += r;
                 }
             }
         }
+    }
+}
+
+/// Packs rows `ic..ic + mc`, columns `pc..pc + kc` of `A` (`kc = dst.len() / (MR·⌈mc/MR⌉)`)
+/// into micro-panels of `MR` rows: micro-panel `t` holds, for each `p < kc`, the `MR`
+/// elements `A[ic + t·MR + i][pc + p]` contiguously (rows past `mc` zero). Every
+/// element of `dst` is written.
+fn pack_a_block<const MR: usize>(
+    a: &MatRef<'_>,
+    ic: usize,
+    mc: usize,
+    pc: usize,
+    dst: &mut [MaybeUninit<f32>],
+) {
+    let (rs, cs) = (a.row_stride, a.col_stride);
+    let kc = dst.len() / (mc.div_ceil(MR) * MR);
+    for (t, micro) in dst.chunks_exact_mut(kc * MR).enumerate() {
+        let rows = MR.min(mc - t * MR);
+        let first = ic + t * MR;
+        if cs == 1 && rows == MR {
+            // Row-major A: the MR rows are MR contiguous streams; each step of k takes
+            // one element of each and writes them side by side.
+            let starts: [usize; MR] = core::array::from_fn(|i| (first + i) * rs + pc);
+            for (p, lane) in micro.chunks_exact_mut(MR).enumerate() {
+                for (d, &start) in lane.iter_mut().zip(&starts) {
+                    // SAFETY: row first + i < m, column pc + p < k of the checked view.
+                    d.write(unsafe { *a.data.get_unchecked(start + p) });
+                }
+            }
+            continue;
+        }
+        for (p, lane) in micro.chunks_exact_mut(MR).enumerate() {
+            for (i, d) in lane.iter_mut().enumerate() {
+                d.write(if i < rows {
+                    // SAFETY: row first + i < m, column pc + p < k of the checked view.
+                    unsafe { *a.data.get_unchecked((first + i) * rs + (pc + p) * cs) }
+                } else {
+                    0.0
+                });
+            }
+        }
+    }
+}
+
+/// The packing buffers of the host build: one pair per thread, allocated on first use
+/// and kept (`KC × NC` and `MC × KC` floats, see [`tune`](crate::tune)).
+#[cfg(feature = "std")]
+mod scratch {
+    extern crate std;
+    use super::Buffers;
+    use crate::tune::{KC, MC, NC};
+    use core::cell::RefCell;
+    use core::mem::MaybeUninit;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    type Pair = (Box<[MaybeUninit<f32>]>, Box<[MaybeUninit<f32>]>);
+
+    std::thread_local! {
+        static BUFFERS: RefCell<Option<Pair>> = const { RefCell::new(None) };
+    }
+
+    fn fresh(len: usize) -> Box<[MaybeUninit<f32>]> {
+        let mut v = Vec::with_capacity(len);
+        v.resize(len, MaybeUninit::uninit());
+        v.into_boxed_slice()
+    }
+
+    /// Runs `f` with this thread's buffers (fresh ones if `f` re-enters, which only a
+    /// GEMM inside a GEMM could do).
+    pub(super) fn with(f: impl FnOnce(Buffers<'_>)) {
+        let taken = BUFFERS.with(|cell| cell.try_borrow_mut().ok().and_then(|mut b| b.take()));
+        let (mut b, mut a) = taken.unwrap_or_else(|| (fresh(KC * NC), fresh(MC * KC)));
+        f(Buffers {
+            b: &mut b,
+            a: &mut a,
+        });
+        BUFFERS.with(|cell| {
+            if let Ok(mut slot) = cell.try_borrow_mut() {
+                *slot = Some((b, a));
+            }
+        });
     }
 }
 
@@ -458,7 +637,7 @@ fn pack_b<const W: usize>(
 /// As for [`arch::tile`] with `R = r`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn tile<const W: usize>(
+unsafe fn tile<const MR: usize, const W: usize>(
     r: usize,
     a: &[f32],
     rsa: usize,

@@ -1,33 +1,37 @@
 //! The GEMM's tile and block sizes: the only tunables of mote-simd, in one place.
 //!
-//! [`sgemm`](crate::gemm::sgemm) walks `C ← α·A·B + β·C` in three nested blocks:
+//! [`sgemm`](crate::gemm::sgemm) walks `C ← α·A·B + β·C` in the five loops of Goto's
+//! GEMM:
 //!
 //! 1. the shared dimension `k` in blocks of [`KC`]: each block's partial products are
 //!    summed in registers, then added to `C` (the first block applies `β`);
-//! 2. the rows of `A` and `C` in blocks of [`MC`]: the `MC × KC` block of `A` is re-read
-//!    once per [`NR`]-column panel of `B`, so it should stay in L1/L2;
-//! 3. the columns of `B` and `C` in panels of [`NR`]: each `KC × NR` panel of `B` is
-//!    packed into a contiguous stack buffer of `KC·NR` floats and then swept by the
-//!    register tile down the `MC` rows, [`MR`] rows at a time.
+//! 2. the columns of `B` and `C` in blocks of [`NC`]: the `KC × NC` block of `B` is
+//!    packed once into panels of `NR` contiguous columns, and reused by every row block;
+//! 3. the rows of `A` and `C` in blocks of [`MC`]: with `std`, the `MC × KC` block of `A`
+//!    is packed into micro-panels of `MR` rows (it then stays in L2);
+//! 4. and 5. every panel of `B` (kept in L1) meets every micro-panel of `A` in the
+//!    `MR × NR` register tile.
 //!
-//! The register tile is `MR × NR` accumulators. `A` is never packed: the tile reads one
-//! element of each of its `MR` rows per step (a broadcast), and one contiguous row of
-//! `NR` floats of the packed panel (a vector load), so any strides of `A` work.
+//! Without `std` (bare metal) there is no room to keep: `NC` is one panel (`KC × NR`
+//! floats on the stack) and `A` is read in place — the tile reads one element of each
+//! of its rows per step (a broadcast), so any strides of `A` work.
 //!
-//! | target | `MR × NR` | `KC` | `MC` | stack for the packed panel |
-//! |---|---|---|---|---|
-//! | bare metal (`target_os = "none"`, Cortex-M: 32 single-precision FPU registers) | 4 × 4 | 128 | 32 | 2 KiB |
-//! | everything else (16 SIMD registers of ≥ 4 lanes) | 4 × 8 | 256 | 64 | 16 KiB (sized for the wide panel) |
-//! | x86-64 with AVX2 + FMA, products ≥ 16 columns wide | 4 × 16 ([`NR_WIDE`]) | 256 | 64 | 16 KiB |
+//! | path | `MR × NR` | `KC` | `MC` | `NC` | packing buffers |
+//! |---|---|---|---|---|---|
+//! | bare metal (`target_os = "none"`, Cortex-M: 32 single-precision FPU registers) | 4 × 4 | 128 | 32 | `NR` | 2 KiB of stack |
+//! | host scalar (SSE2 / NEON baseline: 16 registers of 4 lanes) | 4 × 8 | 256 | 96 | 1024 | with `std`: 1 MiB + 96 KiB per thread, kept; else 32 KiB of stack |
+//! | x86-64 AVX2 + FMA, products ≥ 16 columns wide | 6 × 16 ([`MR_AVX2`] × [`NR_AVX2`]) | 256 | 96 | 1024 | as above |
+//! | x86-64 AVX-512, products ≥ 32 columns wide | 6 × 32 ([`MR_AVX512`] × [`NR_AVX512`]) | 256 | 96 | 1024 | as above |
 //!
-//! On a Cortex-M4F/M7 the 16 accumulators plus 4 + 1 operands fit the 32 `s` registers;
-//! on x86-64 (SSE2 baseline) and aarch64 the 4 × 8 tile is eight 4-lane accumulators.
+//! On a Cortex-M4F/M7 the 16 accumulators plus 4 + 1 operands fit the 32 `s` registers.
+//! AVX2's 6 × 16 tile is twelve 8-lane accumulators, two loads of `B` and one broadcast
+//! of `A` per step: 15 of the 16 YMM registers, 12 FMAs per 8 loads. AVX-512's 6 × 32 is
+//! the same shape over 16-lane ZMM registers (15 of 32).
 //!
-//! Measured on x86-64 (AMD EPYC, SSE2 baseline, best of 200 runs) for the dense-layer
-//! shapes 64×128×784 (`A·Bᵀ`), 64×784×128 and the 3×3 convolution's 784×16×144:
-//! 4 × 8 / `KC` 256 / `MC` 64 gives 28–30 GFLOP/s; `KC` from 128 to 384 and `MC` from
-//! 32 to 128 change that by under 8 %; a 6 × 8 tile is 5 % slower (SSE's 16 registers
-//! spill), 8 × 4 about 25 % slower (twice the broadcasts per product).
+//! Measured on x86-64 (AMD EPYC, 2 shared cores): see docs/benchmarks.md, "SGEMM against
+//! OpenBLAS", and `benches/sgemm/run.sh`. The earlier one-level blocking (`B` panels
+//! re-packed for every 64-row block of `A`, `A` read in place, 4 × 16 tile) ran at
+//! 0.82–0.93 of OpenBLAS for n = 256…1024 in the same run.
 
 /// Rows of the register tile (rows of `A` and `C` per micro-kernel call).
 #[cfg(target_os = "none")]
@@ -51,20 +55,36 @@ pub const NR: usize = 8;
 /// Depth of a block along `k`.
 #[cfg(not(target_os = "none"))]
 pub const KC: usize = 256;
-/// Rows of `A` per block.
+/// Rows of `A` per block (a multiple of every `MR`, so only the last block of a product
+/// has a short micro-panel).
 #[cfg(not(target_os = "none"))]
-pub const MC: usize = 64;
+pub const MC: usize = 96;
 
-/// Columns of the wide register tile, used for products at least this wide on paths
-/// with 16 vector registers of 8 lanes (x86-64 AVX2): `MR × 16` keeps two accumulators
-/// per row, so each broadcast of `A` feeds two fused multiply-adds. Bare-metal targets
-/// have no such path (`NR_WIDE = NR`). The packed panel on the stack is `KC·NR_WIDE`
-/// floats (16 KiB off bare metal).
-#[cfg(not(target_os = "none"))]
-pub const NR_WIDE: usize = 16;
-/// Columns of the wide register tile (the same as [`NR`] on bare metal).
-#[cfg(target_os = "none")]
-pub const NR_WIDE: usize = NR;
+/// Columns of `B` packed at once with `std` (a multiple of every `NR`).
+pub const NC: usize = 1024;
+
+/// Rows of the AVX2 + FMA tile.
+pub const MR_AVX2: usize = 6;
+/// Columns of the AVX2 + FMA tile (two 8-lane vectors).
+pub const NR_AVX2: usize = 16;
+/// Rows of the AVX-512 tile.
+pub const MR_AVX512: usize = 6;
+/// Columns of the AVX-512 tile (two 16-lane vectors).
+pub const NR_AVX512: usize = 32;
+
+/// The widest panel any path of this target uses: the stack panel without `std` is
+/// `KC × NR_MAX` floats.
+#[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+pub const NR_MAX: usize = NR_AVX512;
+/// The widest panel any path of this target uses: the stack panel without `std` is
+/// `KC × NR_MAX` floats.
+#[cfg(not(all(target_arch = "x86_64", not(target_os = "none"))))]
+pub const NR_MAX: usize = NR;
 
 // The micro-kernel dispatch instantiates row counts 1..=8.
-const _: () = assert!(MR >= 1 && MR <= 8 && NR >= 1 && NR_WIDE >= NR && KC >= 1 && MC >= MR);
+const _: () = assert!(MR >= 1 && MR <= 8 && NR >= 1 && NR_MAX >= NR && KC >= 1 && MC >= MR);
+const _: () = assert!(MC % MR == 0 && NC % NR == 0);
+#[cfg(not(target_os = "none"))]
+const _: () = assert!(MC % MR_AVX2 == 0 && MC % MR_AVX512 == 0);
+#[cfg(not(target_os = "none"))]
+const _: () = assert!(NC % NR_AVX2 == 0 && NC % NR_AVX512 == 0);

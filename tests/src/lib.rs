@@ -4,10 +4,12 @@
 //!   overridable through `MOTE_PROPTEST_CASES` (CI and qemu-user runs may lower it);
 //! - [`golden`]: loading the integer reference vectors in `tests/data/golden`;
 //! - [`check`]: f32-vs-f64 comparisons and finite-difference gradient checks;
-//! - [`strategy`]: shared proptest strategies (value vectors, tie-free inputs).
+//! - [`strategy`]: shared proptest strategies (value vectors, tie-free inputs);
+//! - [`paths`]: running a check on every instruction-set path of mote-simd in turn.
 
 pub mod check;
 pub mod golden;
+pub mod paths;
 pub mod reference;
 pub mod strategy;
 

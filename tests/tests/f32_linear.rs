@@ -442,9 +442,37 @@ proptest! {
     }
 }
 
-/// Shapes crossing the `KC` and `MC` blocks and the register tile in every direction.
+/// The small random shapes of `gemm_matches_reference` (up to the widest tile, 32
+/// columns), on every path this CPU has in turn.
+#[test]
+fn gemm_matches_reference_on_every_path() {
+    use proptest::test_runner::TestRunner;
+    mote_tests::paths::for_each_path(|_| {
+        let shapes = (0usize..=13, 0usize..=20, 0usize..=40);
+        let views = (layout(), layout(), layout());
+        let factors = (scalar(), scalar(), any::<u64>());
+        let mut runner = TestRunner::new(config(64));
+        let outcome = runner.run(
+            &(shapes, views, factors),
+            |((m, k, n), (la, lb, lc), (alpha, beta, seed))| {
+                check_gemm((m, k, n), la, lb, lc, alpha, beta, seed);
+                Ok(())
+            },
+        );
+        if let Err(e) = outcome {
+            panic!("{e}");
+        }
+    });
+}
+
+/// Shapes crossing the `KC`, `MC` and `NC` blocks and the register tiles of every path
+/// in every direction, on every path this CPU has.
 #[test]
 fn gemm_across_blocks() {
+    mote_tests::paths::for_each_path(|_| gemm_across_blocks_on_this_path());
+}
+
+fn gemm_across_blocks_on_this_path() {
     let row = Layout {
         col_major: false,
         pad: 0,
@@ -462,6 +490,9 @@ fn gemm_across_blocks() {
         (64, 784, 128),
         (1, 700, 33),
         (33, 700, 1),
+        (200, 40, 1100),
+        (7, 9, 1030),
+        (97, 3, 33),
     ];
     for (i, &shape) in shapes.iter().enumerate() {
         for (la, lb, lc) in [

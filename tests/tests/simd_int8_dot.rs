@@ -4,9 +4,11 @@
 //! alignment, extreme values (−128, 127) and offsets (int8 zero points, ±128..±255, the
 //! Arm DSP path's 16-bit lane limits ±32640 and just past them, any i32).
 //!
-//! Natively this checks the scalar path; under qemu-arm
-//! (`cargo test -p mote-tests --test simd_int8_dot --target armv7-unknown-linux-gnueabihf`)
-//! the Arm DSP path (SXTB16/SXTAB16 + SMLAD), which [`isa_is_the_expected_one`] proves.
+//! [`dots_match_the_reference_on_every_path`] runs them on every path this CPU has
+//! (natively on x86-64: scalar and AVX2; under qemu-arm,
+//! `cargo test -p mote-tests --test simd_int8_dot --target armv7-unknown-linux-gnueabihf`:
+//! scalar and the Arm DSP path, SXTB16/SXTAB16 + SMLAD, which
+//! [`isa_is_the_expected_one`] proves is there); the other tests run on the best path.
 
 use mote_simd::dot::{dot_i8, dot_i8_offset};
 use mote_simd::isa::{self, Isa};
@@ -108,15 +110,39 @@ proptest! {
     }
 }
 
-/// Every pair of bytes in every lane position (4 SIMD lanes + 1 scalar tail), with the
-/// extreme offsets.
+/// The random cases above on every path this CPU has, each forced in turn.
 #[test]
+fn dots_match_the_reference_on_every_path() {
+    use proptest::test_runner::TestRunner;
+    mote_tests::paths::for_each_path(|_| {
+        let mut runner = TestRunner::new(config(512));
+        let outcome = runner.run(
+            &(case(), offset(), offset()),
+            |((a, sa, b, sb, n), xo, wo)| {
+                let (x, w) = (&a[sa..sa + n], &b[sb..sb + n]);
+                prop_assert_eq!(dot_i8(x, w).unwrap(), reference(x, 0, w, 0));
+                prop_assert_eq!(
+                    dot_i8_offset(x, xo, w, wo).unwrap(),
+                    reference(x, xo, w, wo)
+                );
+                Ok(())
+            },
+        );
+        if let Err(e) = outcome {
+            panic!("{e}");
+        }
+        every_byte_pair_in_every_lane();
+    });
+}
+
+/// Every pair of bytes in every lane position (16 SIMD lanes + 1 scalar tail, which
+/// covers the 4-byte steps of the Arm paths too), with the extreme offsets.
 fn every_byte_pair_in_every_lane() {
     let offsets = [0, 128, -128, 255, -255, 32640, -32640];
     for x in i8::MIN..=i8::MAX {
         for w in i8::MIN..=i8::MAX {
-            let (xs, ws) = ([x; 5], [w; 5]);
-            assert_eq!(dot_i8(&xs, &ws).unwrap(), 5 * x as i32 * w as i32);
+            let (xs, ws) = ([x; 17], [w; 17]);
+            assert_eq!(dot_i8(&xs, &ws).unwrap(), 17 * x as i32 * w as i32);
             for &(xo, wo) in &[(offsets[1], offsets[4]), (offsets[5], offsets[6]), (-1, 0)] {
                 assert_eq!(
                     dot_i8_offset(&xs, xo, &ws, wo).unwrap(),
@@ -129,8 +155,13 @@ fn every_byte_pair_in_every_lane() {
     for &xo in &offsets {
         for &wo in &offsets {
             let (xs, ws) = (
-                [-128i8, 127, -1, 0, 5, -128, 127],
-                [127i8, -128, -128, 1, -7, -128, 127],
+                [
+                    -128i8, 127, -1, 0, 5, -128, 127, -128, -128, -128, 127, 127, 0, 1, -1, 3, -128,
+                ],
+                [
+                    127i8, -128, -128, 1, -7, -128, 127, -128, -128, -128, -128, 127, 0, 1, 1, -3,
+                    -128,
+                ],
             );
             assert_eq!(
                 dot_i8_offset(&xs, xo, &ws, wo).unwrap(),

@@ -7,7 +7,6 @@
 //! its `k` products in order `p = 0, 1, …`). `dot` keeps the scalar path's eight lanes
 //! and pairwise combination, with fused multiply-adds in the lanes.
 
-use super::scalar::Update;
 use core::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
     _mm256_setzero_ps, _mm256_sqrt_ps, _mm256_storeu_ps,
@@ -20,90 +19,23 @@ pub(crate) fn available() -> bool {
     crate::isa::active() >= crate::isa::Isa::Avx2
 }
 
-/// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile) for a panel of
-/// `V` vectors (`W = 8·V` columns), same contract.
-///
-/// # Safety
-///
-/// As for the scalar tile with `W = 8·V`, and [`available`] must have returned true.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn tile<const R: usize, const V: usize>(
-    a: &[f32],
-    rsa: usize,
-    csa: usize,
-    panel: &[f32],
-    alpha: f32,
-    update: Update,
-    c: &mut [f32],
-    rsc: usize,
-    csc: usize,
-    nr: usize,
-) {
-    let w = 8 * V;
-    debug_assert!(nr <= w && panel.len() % w == 0);
-    let mut acc = [[_mm256_setzero_ps(); V]; R];
-    let mut col = 0;
-    for b in panel.chunks_exact(w) {
-        let mut bv = [_mm256_setzero_ps(); V];
-        for (v, lane) in bv.iter_mut().enumerate() {
-            // SAFETY: `b` holds 8·V floats; vector v reads 8 of them from 8·v.
-            *lane = unsafe { _mm256_loadu_ps(b.as_ptr().add(8 * v)) };
-        }
-        for (i, acc_i) in acc.iter_mut().enumerate() {
-            let at = i * rsa + col;
-            debug_assert!(at < a.len());
-            // SAFETY: `i·rsa + p·csa` with i < R, p < kc is in bounds by the caller's
-            // contract.
-            let ai = _mm256_set1_ps(unsafe { *a.get_unchecked(at) });
-            for (x, &bj) in acc_i.iter_mut().zip(&bv) {
-                *x = _mm256_fmadd_ps(ai, bj, *x);
-            }
-        }
-        col += csa;
-    }
-    let scale = _mm256_set1_ps(alpha);
-    for (i, acc_i) in acc.iter().enumerate() {
-        let row = i * rsc;
-        for (v, x) in acc_i.iter().enumerate() {
-            let v0 = 8 * v;
-            if v0 >= nr {
-                break;
-            }
-            let x = _mm256_mul_ps(*x, scale);
-            if csc == 1 && v0 + 8 <= nr {
-                debug_assert!(row + v0 + 8 <= c.len());
-                // SAFETY: i < R, columns v0..v0 + 8 ≤ nr: in bounds by the caller's
-                // contract.
-                let p = unsafe { c.as_mut_ptr().add(row + v0) };
-                // SAFETY: `p` points at 8 in-bounds floats (above).
-                let out = match update {
-                    Update::Overwrite => x,
-                    Update::Scale(beta) => unsafe {
-                        _mm256_fmadd_ps(_mm256_loadu_ps(p), _mm256_set1_ps(beta), x)
-                    },
-                    Update::Accumulate => unsafe { _mm256_add_ps(_mm256_loadu_ps(p), x) },
-                };
-                // SAFETY: as for the loads.
-                unsafe { _mm256_storeu_ps(p, out) };
-                continue;
-            }
-            let mut lanes = [0.0f32; 8];
-            // SAFETY: `lanes` holds 8 floats.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
-            for (j, &y) in lanes.iter().enumerate().take(nr - v0) {
-                let at = row + (v0 + j) * csc;
-                debug_assert!(at < c.len());
-                // SAFETY: i < R, v0 + j < nr: in bounds by the caller's contract.
-                let cij = unsafe { c.get_unchecked_mut(at) };
-                *cij = match update {
-                    Update::Overwrite => y,
-                    Update::Scale(beta) => y + beta * *cij,
-                    Update::Accumulate => *cij + y,
-                };
-            }
-        }
-    }
+super::x86_tile::x86_tile! {
+    /// The AVX2 + FMA version of [`scalar::tile`](super::scalar::tile) for a panel of
+    /// `V` vectors (`W = 8·V` columns), same contract.
+    ///
+    /// # Safety
+    ///
+    /// As for the scalar tile with `W = 8·V`, and [`available`] must have returned true.
+    features = "avx2,fma",
+    vector = __m256,
+    lanes = 8,
+    zero = _mm256_setzero_ps,
+    load = _mm256_loadu_ps,
+    store = _mm256_storeu_ps,
+    splat = _mm256_set1_ps,
+    fmadd = _mm256_fmadd_ps,
+    mul = _mm256_mul_ps,
+    add = _mm256_add_ps,
 }
 
 /// The AVX2 + FMA version of [`scalar::dot`](super::scalar::dot).
@@ -156,10 +88,91 @@ pub(crate) unsafe fn sqrt_in_place(x: &mut [f32]) {
     super::scalar::sqrt_in_place(chunks.into_remainder());
 }
 
+/// The AVX2 version of [`scalar::dot_i8`](super::scalar::dot_i8): sixteen bytes per
+/// step, sign-extended to 16-bit lanes (`vpmovsxbw`), multiplied and summed in pairs
+/// into 32-bit lanes (`vpmaddwd`), added (`vpaddd`).
+///
+/// Exact: every product of two int8 values and every pair sum fits an i32 lane, and the
+/// lane additions wrap like the reference's, so the result is the true sum mod 2^32.
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_lanes(a, b, 0, 0)
+}
+
+/// The AVX2 version of [`scalar::dot_i8_offset`](super::scalar::dot_i8_offset) for
+/// offsets whose sums with every int8 fit an i16 lane (`OFFSET_MIN..=OFFSET_MAX`; the
+/// dispatcher sends others to the scalar path): `vpmaddwd` of `(x + xo)` and `(w + wo)`
+/// in 16-bit lanes.
+///
+/// Exact: each product is below 2^30 in magnitude and `vpmaddwd` adds two of them with
+/// 32-bit wrap-around (its one overflow, four −32768 inputs, gives 0x8000_0000 = 2^31
+/// mod 2^32), the lane sums wrap, so the result is the true sum mod 2^32.
+///
+/// # Safety
+///
+/// [`available`] must have returned true; both offsets within
+/// `OFFSET_MIN..=OFFSET_MAX`.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> i32 {
+    dot_i8_lanes(x, w, x_offset, w_offset)
+}
+
+/// The smallest offset whose sums with every `i8` fit an `i16` lane: −32768 + 128.
+pub(crate) const OFFSET_MIN: i32 = i16::MIN as i32 + 128;
+/// The largest offset whose sums with every `i8` fit an `i16` lane: 32767 − 127.
+pub(crate) const OFFSET_MAX: i32 = i16::MAX as i32 - 127;
+
+#[inline]
+#[target_feature(enable = "avx2")]
+fn dot_i8_lanes(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32) -> i32 {
+    use core::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm256_add_epi16, _mm256_add_epi32, _mm256_cvtepi8_epi16,
+        _mm256_madd_epi16, _mm256_set1_epi16, _mm256_setzero_si256, _mm256_storeu_si256,
+    };
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&x_offset));
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&w_offset));
+    let n = x.len().min(w.len());
+    let body = n - n % 16;
+    // The offsets fit i16 (checked by the callers).
+    let (xo, wo) = (
+        _mm256_set1_epi16(x_offset as i16),
+        _mm256_set1_epi16(w_offset as i16),
+    );
+    let mut acc = _mm256_setzero_si256();
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 16 ≤ body ≤ both lengths: sixteen readable bytes each.
+        let (xv, wv) = unsafe {
+            (
+                _mm_loadu_si128(x.as_ptr().add(i).cast::<__m128i>()),
+                _mm_loadu_si128(w.as_ptr().add(i).cast::<__m128i>()),
+            )
+        };
+        let xs = _mm256_add_epi16(_mm256_cvtepi8_epi16(xv), xo);
+        let ws = _mm256_add_epi16(_mm256_cvtepi8_epi16(wv), wo);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xs, ws));
+        i += 16;
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` holds 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), acc) };
+    let sum = lanes.iter().fold(0i32, |s, &l| s.wrapping_add(l));
+    sum.wrapping_add(super::scalar::dot_i8_offset(
+        &x[body..n],
+        x_offset,
+        &w[body..n],
+        w_offset,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::scalar;
+    use crate::arch::{Update, scalar};
 
     /// A small deterministic generator (no dependency in a no_std crate's tests).
     fn values(n: usize, seed: u32, integers: bool) -> [f32; 512] {
@@ -185,6 +198,7 @@ mod tests {
         csc: usize,
         update: Update,
         integers: bool,
+        packed: bool,
     ) -> ([f32; 512], [f32; 512]) {
         let a = values(R * kc, 1 + kc as u32, integers);
         let panel = values(kc * W, 7 + nr as u32, integers);
@@ -195,12 +209,14 @@ mod tests {
         // are rsc apart with nr·csc < rsc, R·rsc ≤ 512; nr ≤ W.
         unsafe {
             let p = &panel[..kc * W];
+            // A read as R × kc row-major, or as the GEMM packs it (steps of R).
+            let (rsa, csa) = if packed { (1, R) } else { (kc, 1) };
             if W == 8 {
-                tile::<R, 1>(&a, kc, 1, p, 0.5, update, &mut c1, rsc, csc, nr);
+                tile::<R, 1>(&a, rsa, csa, p, 0.5, update, &mut c1, rsc, csc, nr);
             } else {
-                tile::<R, 2>(&a, kc, 1, p, 0.5, update, &mut c1, rsc, csc, nr);
+                tile::<R, 2>(&a, rsa, csa, p, 0.5, update, &mut c1, rsc, csc, nr);
             }
-            scalar::tile::<R, W>(&a, kc, 1, p, 0.5, update, &mut c2, rsc, csc, nr);
+            scalar::tile::<R, W>(&a, rsa, csa, p, 0.5, update, &mut c2, rsc, csc, nr);
         }
         (c1, c2)
     }
@@ -210,29 +226,71 @@ mod tests {
         if !available() {
             return;
         }
-        for update in [Update::Overwrite, Update::Accumulate, Update::Scale(-0.25)] {
-            for kc in [1, 3, 8, 21] {
-                for nr in [1, 5, 8] {
-                    for csc in [1, 2] {
-                        // Exact integer sums: identical bits.
-                        let (x, y) = both::<4, 8>(kc, nr, csc, update, true);
-                        assert_eq!(x, y, "kc {kc} nr {nr} csc {csc} {update:?}");
-                        let (x, y) = both::<3, 8>(kc, nr, csc, update, true);
-                        assert_eq!(x, y);
-                        // Rounded sums: within a few ulps of the sum's magnitude.
-                        let (x, y) = both::<4, 8>(kc, nr, csc, update, false);
-                        for (p, q) in x.iter().zip(&y) {
-                            assert!((p - q).abs() <= 1e-5 * (kc as f32), "{p} vs {q}");
+        for packed in [false, true] {
+            for update in [Update::Overwrite, Update::Accumulate, Update::Scale(-0.25)] {
+                for kc in [1, 3, 4, 8, 21] {
+                    for nr in [1, 5, 8] {
+                        for csc in [1, 2] {
+                            let four =
+                                |integers| both::<4, 8>(kc, nr, csc, update, integers, packed);
+                            // Exact integer sums: identical bits.
+                            let (x, y) = four(true);
+                            assert_eq!(x, y, "kc {kc} nr {nr} csc {csc} {update:?} {packed}");
+                            let (x, y) = both::<3, 8>(kc, nr, csc, update, true, packed);
+                            assert_eq!(x, y);
+                            // Rounded sums: within a few ulps of the sum's magnitude.
+                            let (x, y) = four(false);
+                            for (p, q) in x.iter().zip(&y) {
+                                assert!((p - q).abs() <= 1e-5 * (kc as f32), "{p} vs {q}");
+                            }
+                        }
+                    }
+                    for nr in [1, 8, 9, 16] {
+                        for csc in [1, 2] {
+                            let (x, y) = both::<6, 16>(kc, nr, csc, update, true, packed);
+                            assert_eq!(x, y, "wide: kc {kc} nr {nr} csc {csc} {update:?} {packed}");
+                            let (x, y) = both::<2, 16>(kc, nr, csc, update, true, packed);
+                            assert_eq!(x, y);
                         }
                     }
                 }
-                for nr in [1, 8, 9, 16] {
-                    for csc in [1, 2] {
-                        let (x, y) = both::<4, 16>(kc, nr, csc, update, true);
-                        assert_eq!(x, y, "wide: kc {kc} nr {nr} csc {csc} {update:?}");
-                        let (x, y) = both::<2, 16>(kc, nr, csc, update, true);
-                        assert_eq!(x, y);
-                    }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_dots_match_the_scalar_path() {
+        if !available() {
+            return;
+        }
+        let bytes = |n: usize, seed: u32| -> [i8; 300] {
+            let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+            core::array::from_fn(|i| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                match (i >= n, s % 5) {
+                    (true, _) => 0,
+                    (_, 0) => -128,
+                    (_, 1) => 127,
+                    _ => s as i8,
+                }
+            })
+        };
+        for len in [0, 1, 3, 15, 16, 17, 31, 32, 33, 255, 299] {
+            for start in 0..3 {
+                let (x, w) = (bytes(300, len as u32), bytes(300, 7 + len as u32));
+                let end = (start + len).min(300);
+                let (x, w) = (&x[start..end], &w[start..end]);
+                // SAFETY: AVX2 is available (checked above).
+                assert_eq!(unsafe { dot_i8(x, w) }, scalar::dot_i8(x, w), "len {len}");
+                for (xo, wo) in [(0, 0), (128, -128), (-32640, 32640), (255, 3), (-7, -255)] {
+                    assert_eq!(
+                        // SAFETY: as above; the offsets are within the lane limits.
+                        unsafe { dot_i8_offset(x, xo, w, wo) },
+                        scalar::dot_i8_offset(x, xo, w, wo),
+                        "len {len} offsets {xo} {wo}"
+                    );
                 }
             }
         }
