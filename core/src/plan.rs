@@ -278,8 +278,8 @@ fn validate(buffers: &[Buffer], align: usize) -> Result<()> {
                 to_i64(b.last),
             ));
         }
-        if let Some(j) = b.reuse {
-            if j >= n {
+        if let Some(j) = b.reuse
+            && j >= n {
                 return Err(Error::element_out_of_range(
                     "plan: buffers[].reuse",
                     i,
@@ -288,7 +288,6 @@ fn validate(buffers: &[Buffer], align: usize) -> Result<()> {
                     to_i64(n - 1),
                 ));
             }
-        }
     }
     Ok(())
 }

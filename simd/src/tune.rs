@@ -83,8 +83,8 @@ pub const NR_MAX: usize = NR;
 
 // The micro-kernel dispatch instantiates row counts 1..=8.
 const _: () = assert!(MR >= 1 && MR <= 8 && NR >= 1 && NR_MAX >= NR && KC >= 1 && MC >= MR);
-const _: () = assert!(MC % MR == 0 && NC % NR == 0);
+const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR));
 #[cfg(not(target_os = "none"))]
-const _: () = assert!(MC % MR_AVX2 == 0 && MC % MR_AVX512 == 0);
+const _: () = assert!(MC.is_multiple_of(MR_AVX2) && MC.is_multiple_of(MR_AVX512));
 #[cfg(not(target_os = "none"))]
-const _: () = assert!(NC % NR_AVX2 == 0 && NC % NR_AVX512 == 0);
+const _: () = assert!(NC.is_multiple_of(NR_AVX2) && NC.is_multiple_of(NR_AVX512));

@@ -234,14 +234,13 @@ proptest! {
     /// A non-flushed multiplier represents the real within half a unit of its last place.
     #[test]
     fn quantize_multiplier_is_nearest(real in real_multiplier()) {
-        if let Ok(q) = QuantizedMultiplier::from_real(real) {
-            if q != QuantizedMultiplier::ZERO {
+        if let Ok(q) = QuantizedMultiplier::from_real(real)
+            && q != QuantizedMultiplier::ZERO {
                 let m = q.multiplier() as i64;
                 prop_assert!((1i64 << 30..=1 << 31).contains(&m.abs()), "{}", m);
                 let ulp = 2f64.powi(q.shift() - 31);
                 prop_assert!((q.to_real() - real).abs() <= ulp / 2.0);
             }
-        }
     }
 }
 

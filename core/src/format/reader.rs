@@ -34,7 +34,7 @@ impl<'a> ModelView<'a> {
                 "model: big-endian targets",
             ));
         }
-        if (bytes.as_ptr() as usize) % 16 != 0 {
+        if !(bytes.as_ptr() as usize).is_multiple_of(16) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "model: bytes must start at a 16-byte-aligned address (use include_model!)",
@@ -157,7 +157,7 @@ impl<'a> ModelView<'a> {
         let file = Bytes(self.bytes);
         let table =
             |at: &'static str, field: usize, offset: usize, n: usize, size: usize| -> Result<()> {
-                if offset % 16 != 0 || offset < HEADER {
+                if !offset.is_multiple_of(16) || offset < HEADER {
                     return Err(malformed(at, field));
                 }
                 file.slice(at, offset, n.checked_mul(size).ok_or(malformed(at, field))?)?;
@@ -185,7 +185,7 @@ impl<'a> ModelView<'a> {
                 .tensor(h.input)
                 .map_err(|_| malformed("header: input", 40))?;
             let channels = input.shape.dims().last().copied().unwrap_or(0);
-            if h.input_affine_channels != channels || h.input_affine_offset % 4 != 0 {
+            if h.input_affine_channels != channels || !h.input_affine_offset.is_multiple_of(4) {
                 return Err(malformed(
                     "header: input transform (one (a, b) per input channel)",
                     48,

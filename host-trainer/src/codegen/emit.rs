@@ -217,7 +217,7 @@ pub(super) fn f32_lit(v: f32) -> String {
 /// The elements of constant data `bytes` of `dtype`, as literals.
 pub(super) fn elements(dtype: DType, bytes: &[u8]) -> Result<Vec<String>> {
     let size = dtype.size();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(unsupported("constant data of a partial element"));
     }
     Ok(bytes

@@ -23,7 +23,7 @@ use std::fmt::Write;
 /// the operator for one the generator (or the executor) does not run.
 pub fn rust_module(bytes: &[u8]) -> Result<String> {
     let copy;
-    let bytes = if (bytes.as_ptr() as usize) % 16 == 0 {
+    let bytes = if (bytes.as_ptr() as usize).is_multiple_of(16) {
         bytes
     } else {
         copy = AlignedBytes::new(bytes);

@@ -55,7 +55,7 @@ impl Augment {
             });
         }
         let image_len = image_len(shape)?;
-        if image_len == 0 || batch.len() % image_len != 0 {
+        if image_len == 0 || !batch.len().is_multiple_of(image_len) {
             if batch.is_empty() {
                 return Ok(());
             }

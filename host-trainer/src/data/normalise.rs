@@ -108,7 +108,7 @@ impl Normalisation {
                         ),
                     });
                 }
-                if channels == 0 || sample.len() % channels != 0 {
+                if channels == 0 || !sample.len().is_multiple_of(channels) {
                     return Err(Error::Mismatch {
                         detail: format!(
                             "{} input values are not a whole number of {channels}-channel pixels",

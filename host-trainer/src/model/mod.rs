@@ -113,7 +113,7 @@ impl Model {
 
     fn check_batch(&self, input: &[f32]) -> Result<usize> {
         let n = self.input_len();
-        if n == 0 || input.is_empty() || input.len() % n != 0 {
+        if n == 0 || input.is_empty() || !input.len().is_multiple_of(n) {
             return Err(Error::Mismatch {
                 detail: format!(
                     "model input: {} values are not a whole number of samples of {:?}",

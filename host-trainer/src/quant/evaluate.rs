@@ -27,7 +27,7 @@ pub fn predict(bytes: &[u8], inputs: &[f32]) -> Result<Vec<f32>> {
     let model = IntModel::from_bytes(bytes)?;
     let n_in = model.input()?.len();
     let n_out = model.output()?.len();
-    if n_in == 0 || inputs.len() % n_in != 0 {
+    if n_in == 0 || !inputs.len().is_multiple_of(n_in) {
         return Err(Error::Mismatch {
             detail: format!(
                 "{} input values are not whole samples of {n_in}",

@@ -155,7 +155,7 @@ impl Geometry {
         mote_core::error::check_nonzero(at_in_c, in_c)?;
         mote_core::error::check_nonzero(at_out_c, out_c)?;
         mote_core::error::check_nonzero(at_groups, groups)?;
-        if in_c % groups != 0 || out_c % groups != 0 {
+        if !in_c.is_multiple_of(groups) || !out_c.is_multiple_of(groups) {
             return Err(Error::new(ErrorKind::ShapeMismatch, at_groups));
         }
         let cg = in_c / groups;

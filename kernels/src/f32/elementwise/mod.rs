@@ -60,7 +60,7 @@ fn check_b(broadcast: Broadcast, a: usize, b: usize) -> Result<()> {
         Broadcast::Channels => {
             if b == 0 {
                 Err(Error::zero("elementwise: b (channels)"))
-            } else if a % b != 0 {
+            } else if !a.is_multiple_of(b) {
                 Err(Error::new(
                     ErrorKind::ShapeMismatch,
                     "elementwise: b (channels) must divide a",

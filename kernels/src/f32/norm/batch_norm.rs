@@ -440,7 +440,7 @@ pub fn fold(
     check_running(running.mean, running.var, c)?;
     check_len("batch norm: bias", c, bias.len())?;
     let per_channel = weights.len() / c;
-    if per_channel == 0 || weights.len() % c != 0 {
+    if per_channel == 0 || !weights.len().is_multiple_of(c) {
         return Err(Error::new(
             ErrorKind::ShapeMismatch,
             "batch norm: weights (not a non-zero multiple of channels)",

@@ -84,12 +84,11 @@ pub fn forward(
         .enumerate()
     {
         let (mean, inv_std) = stats(x_row, params.epsilon);
-        if let Some((m, s)) = saved.as_mut() {
-            if let (Some(m), Some(s)) = (m.get_mut(r), s.get_mut(r)) {
+        if let Some((m, s)) = saved.as_mut()
+            && let (Some(m), Some(s)) = (m.get_mut(r), s.get_mut(r)) {
                 *m = mean;
                 *s = inv_std;
             }
-        }
         for (((y, &x), &g), &b) in y_row
             .iter_mut()
             .zip(x_row)
