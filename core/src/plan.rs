@@ -279,15 +279,16 @@ fn validate(buffers: &[Buffer], align: usize) -> Result<()> {
             ));
         }
         if let Some(j) = b.reuse
-            && j >= n {
-                return Err(Error::element_out_of_range(
-                    "plan: buffers[].reuse",
-                    i,
-                    to_i64(j),
-                    0,
-                    to_i64(n - 1),
-                ));
-            }
+            && j >= n
+        {
+            return Err(Error::element_out_of_range(
+                "plan: buffers[].reuse",
+                i,
+                to_i64(j),
+                0,
+                to_i64(n - 1),
+            ));
+        }
     }
     Ok(())
 }

@@ -229,11 +229,12 @@ impl Scheduler {
         let epoch = self.state.epoch;
         let base = f64::from(self.base_lr);
         if let Some(w) = self.warmup
-            && epoch < w.epochs {
-                let start = f64::from(w.start_factor);
-                let progress = epoch as f64 / w.epochs as f64;
-                return (base * (start + (1.0 - start) * progress)) as f32;
-            }
+            && epoch < w.epochs
+        {
+            let start = f64::from(w.start_factor);
+            let progress = epoch as f64 / w.epochs as f64;
+            return (base * (start + (1.0 - start) * progress)) as f32;
+        }
         let e = epoch - self.warmup_epochs();
         match self.schedule {
             Schedule::Constant => self.base_lr,
@@ -321,11 +322,12 @@ impl Scheduler {
             )));
         }
         if let Some(best) = state.best
-            && !best.is_finite() {
-                return Err(invalid(format!(
-                    "scheduler state: best metric {best} must be finite"
-                )));
-            }
+            && !best.is_finite()
+        {
+            return Err(invalid(format!(
+                "scheduler state: best metric {best} must be finite"
+            )));
+        }
         self.state = state;
         Ok(())
     }

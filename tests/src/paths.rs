@@ -29,11 +29,20 @@ pub fn for_each_path(mut check: impl FnMut(Isa)) {
     let paths = available();
     println!(
         "paths: {}",
-        paths.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+        paths
+            .iter()
+            .map(|i| i.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for path in paths {
         isa::set_limit(path);
-        assert_eq!(isa::active(), path, "could not force the {} path", path.name());
+        assert_eq!(
+            isa::active(),
+            path,
+            "could not force the {} path",
+            path.name()
+        );
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(path)));
         isa::clear_limit();
         if let Err(e) = outcome {

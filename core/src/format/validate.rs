@@ -326,11 +326,12 @@ fn weighted(
         }
     }
     if let Some(b) = bias
-        && (b.dtype != bias_type || b.storage != Storage::Constant || b.len() != channels) {
-            return Err(bad(
-                "op: bias must be constant, one per output channel, i32 (i64 for int16)",
-            ));
-        }
+        && (b.dtype != bias_type || b.storage != Storage::Constant || b.len() != channels)
+    {
+        return Err(bad(
+            "op: bias must be constant, one per output channel, i32 (i64 for int16)",
+        ));
+    }
     let n = op.multipliers.len();
     if n != 1 && n != channels {
         return Err(malformed(

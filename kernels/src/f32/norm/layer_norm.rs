@@ -85,10 +85,11 @@ pub fn forward(
     {
         let (mean, inv_std) = stats(x_row, params.epsilon);
         if let Some((m, s)) = saved.as_mut()
-            && let (Some(m), Some(s)) = (m.get_mut(r), s.get_mut(r)) {
-                *m = mean;
-                *s = inv_std;
-            }
+            && let (Some(m), Some(s)) = (m.get_mut(r), s.get_mut(r))
+        {
+            *m = mean;
+            *s = inv_std;
+        }
         for (((y, &x), &g), &b) in y_row
             .iter_mut()
             .zip(x_row)
