@@ -103,6 +103,14 @@ qemu_user() {
 }
 qemu_user_armv7() { qemu_user armv7-unknown-linux-gnueabihf; }
 qemu_user_aarch64() { qemu_user aarch64-unknown-linux-gnu; }
+# The SDOT path exists only when the dot-product extension is compiled in: the SIMD
+# tests again with it (own target directory, so the default build stays cached).
+qemu_user_aarch64_dotprod() {
+    MOTE_PROPTEST_SCALE="${MOTE_PROPTEST_SCALE:-0.25}" CARGO_TARGET_DIR=target/dotprod \
+        RUSTFLAGS="-C target-feature=+dotprod" limit 900 \
+        cargo test -p mote-simd -p mote-tests --target aarch64-unknown-linux-gnu \
+        --lib --test simd_int8_dot --test f32_linear
+}
 
 # firmware_on BIN TARGET: the firmware example BIN must exit 0 on TARGET and log
 # `BIN: PASS` (its log is kept as $logs/BIN-<m4|m55>.log). What each checks:
@@ -205,6 +213,7 @@ step "no_std build (thumbv7em-none-eabihf)" nostd_m4
 step "no_std build (thumbv8m.main-none-eabihf)" nostd_m55
 step "property tests under qemu-arm (armv7-unknown-linux-gnueabihf)" qemu_user_armv7
 step "property tests under qemu-aarch64 (aarch64-unknown-linux-gnu)" qemu_user_aarch64
+step "SIMD tests under qemu-aarch64 with the dot-product extension (SDOT path)" qemu_user_aarch64_dotprod
 step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
 step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
 step "firmware mnist (bundled model) on Cortex-M4F" mnist_m4

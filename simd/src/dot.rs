@@ -9,8 +9,10 @@ use mote_core::error::check_len;
 ///
 /// Summation order: eight interleaved partial sums combined pairwise, then the last
 /// `len mod 8` products in order (the scalar path's documented order); products are rounded
-/// before addition. The error is that of a sum of `len` rounded products, with the
-/// partial sums about `√8` times shorter than a sequential loop's.
+/// before addition, except in the lanes of the x86-64 AVX2 and aarch64 NEON paths, which
+/// use fused multiply-adds (those two give the same bits; integer-valued data with exact
+/// sums, the scalar path's too). The error is that of a sum of `len` rounded products,
+/// with the partial sums about `√8` times shorter than a sequential loop's.
 ///
 /// ```
 /// let a = [1.0, 2.0, 3.0];
@@ -27,7 +29,8 @@ pub fn sdot(a: &[f32], b: &[f32]) -> Result<f32> {
 
 /// `Σ a[i]·b[i]` in a wrapping `i32` accumulator: the true sum mod 2^32.
 ///
-/// Exact on every path (scalar, Arm DSP's SMLAD four bytes per step): the result never
+/// Exact on every path (scalar, Arm DSP's SMLAD four bytes per step, aarch64 NEON's
+/// SMULL + SADALP or SDOT sixteen bytes per step): the result never
 /// depends on the CPU. It wraps only past 2^31 / 2^14 ≈ 131,000 products of ±128.
 ///
 /// ```
@@ -48,9 +51,10 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> Result<i32> {
 /// the scalar reference, `arch::scalar::dot_i8_offset`).
 ///
 /// The offsets are CMSIS-NN's (`x_offset = −input_zero_point`, `w_offset =
-/// −weights_zero_point`). Exact on every path and for any offsets; the Arm DSP path
-/// handles offsets in [−32640, 32640] (so that `x + offset` fits a 16-bit lane — every
-/// int8 zero point does) and hands any other to the scalar path.
+/// −weights_zero_point`). Exact on every path and for any offsets; the Arm DSP and
+/// aarch64 NEON paths handle offsets in [−32640, 32640] (so that `x + offset` fits a
+/// 16-bit lane — every int8 zero point does) and hand any other to the scalar path; the
+/// aarch64 SDOT path takes any offsets (it expands the product, exactly, mod 2^32).
 ///
 /// ```
 /// // (1 + 1)·(2 − 1) + (−3 + 1)·(4 − 1) = 2 − 6

@@ -267,6 +267,8 @@ pub fn sgemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>)
                 use crate::tune::{MR_AVX2, NR_AVX2};
                 blocked::<MR_AVX2, NR_AVX2>(alpha, a, b, beta, c)
             }
+            #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+            arch::GemmShape::Neon => blocked::<MR, { crate::tune::NR_NEON }>(alpha, a, b, beta, c),
             arch::GemmShape::Base => blocked::<MR, NR>(alpha, a, b, beta, c),
         }
     }

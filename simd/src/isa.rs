@@ -96,18 +96,26 @@ pub fn compiled() -> &'static [Isa] {
     {
         &[Isa::Scalar, Isa::ArmDsp]
     }
-    #[cfg(all(target_arch = "aarch64", target_feature = "dotprod"))]
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_feature = "neon",
+        target_feature = "dotprod"
+    ))]
     {
         &[Isa::Scalar, Isa::Neon, Isa::NeonDotprod]
     }
-    #[cfg(all(target_arch = "aarch64", not(target_feature = "dotprod")))]
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_feature = "neon",
+        not(target_feature = "dotprod")
+    ))]
     {
         &[Isa::Scalar, Isa::Neon]
     }
     #[cfg(not(any(
         all(target_arch = "x86_64", not(target_os = "none")),
         all(target_arch = "arm", mote_arm_dsp),
-        target_arch = "aarch64"
+        all(target_arch = "aarch64", target_feature = "neon")
     )))]
     {
         &[Isa::Scalar]

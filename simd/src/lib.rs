@@ -12,7 +12,7 @@
 //! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
 //! | [`tune`] | the GEMM's tile and block sizes |
 //! | [`isa`] | which instruction-set path runs ([`isa::active`]), and forcing a lower one ([`isa::set_limit`], `MOTE_SIMD`) |
-//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time, Arm DSP `arm_dsp` at compile time) and the dispatch point |
+//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time, Arm DSP `arm_dsp` and aarch64 `aarch64_neon` — NEON, and SDOT with `+dotprod` — at compile time) and the dispatch point |
 //!
 //! Every public function validates its arguments and returns
 //! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and

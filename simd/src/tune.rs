@@ -22,11 +22,14 @@
 //! | host scalar (SSE2 / NEON baseline: 16 registers of 4 lanes) | 4 × 8 | 256 | 96 | 1024 | with `std`: 1 MiB + 96 KiB per thread, kept; else 32 KiB of stack |
 //! | x86-64 AVX2 + FMA, products ≥ 16 columns wide | 6 × 16 ([`MR_AVX2`] × [`NR_AVX2`]) | 256 | 96 | 1024 | as above |
 //! | x86-64 AVX-512, products ≥ 32 columns wide | 6 × 32 ([`MR_AVX512`] × [`NR_AVX512`]) | 256 | 96 | 1024 | as above |
+//! | aarch64 NEON, products ≥ 16 columns wide | 4 × 16 ([`MR`] × [`NR_NEON`]) | 256 | 96 | 1024 | as above |
 //!
 //! On a Cortex-M4F/M7 the 16 accumulators plus 4 + 1 operands fit the 32 `s` registers.
 //! AVX2's 6 × 16 tile is twelve 8-lane accumulators, two loads of `B` and one broadcast
 //! of `A` per step: 15 of the 16 YMM registers, 12 FMAs per 8 loads. AVX-512's 6 × 32 is
-//! the same shape over 16-lane ZMM registers (15 of 32).
+//! the same shape over 16-lane ZMM registers (15 of 32). aarch64's 4 × 16 tile is
+//! sixteen of its 32 q registers, plus four for the panel row (not measured on aarch64
+//! hardware yet).
 //!
 //! Measured on x86-64 (AMD EPYC, 2 shared cores): see docs/benchmarks.md, "SGEMM against
 //! OpenBLAS", and `benches/sgemm/run.sh`. The earlier one-level blocking (`B` panels
@@ -72,13 +75,23 @@ pub const MR_AVX512: usize = 6;
 /// Columns of the AVX-512 tile (two 16-lane vectors).
 pub const NR_AVX512: usize = 32;
 
+/// Columns of the aarch64 NEON wide tile (four 4-lane vectors per row).
+pub const NR_NEON: usize = 16;
+
 /// The widest panel any path of this target uses: the stack panel without `std` is
 /// `KC × NR_MAX` floats.
 #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
 pub const NR_MAX: usize = NR_AVX512;
 /// The widest panel any path of this target uses: the stack panel without `std` is
 /// `KC × NR_MAX` floats.
-#[cfg(not(all(target_arch = "x86_64", not(target_os = "none"))))]
+#[cfg(all(target_arch = "aarch64", not(target_os = "none")))]
+pub const NR_MAX: usize = NR_NEON;
+/// The widest panel any path of this target uses: the stack panel without `std` is
+/// `KC × NR_MAX` floats.
+#[cfg(not(any(
+    all(target_arch = "x86_64", not(target_os = "none")),
+    all(target_arch = "aarch64", not(target_os = "none"))
+)))]
 pub const NR_MAX: usize = NR;
 
 // The micro-kernel dispatch instantiates row counts 1..=8.
@@ -87,4 +100,6 @@ const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR));
 #[cfg(not(target_os = "none"))]
 const _: () = assert!(MC.is_multiple_of(MR_AVX2) && MC.is_multiple_of(MR_AVX512));
 #[cfg(not(target_os = "none"))]
-const _: () = assert!(NC.is_multiple_of(NR_AVX2) && NC.is_multiple_of(NR_AVX512));
+const _: () = assert!(
+    NC.is_multiple_of(NR_AVX2) && NC.is_multiple_of(NR_AVX512) && NC.is_multiple_of(NR_NEON)
+);

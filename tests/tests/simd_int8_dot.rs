@@ -4,11 +4,13 @@
 //! alignment, extreme values (−128, 127) and offsets (int8 zero points, ±128..±255, the
 //! Arm DSP path's 16-bit lane limits ±32640 and just past them, any i32).
 //!
-//! [`dots_match_the_reference_on_every_path`] runs them on every path this CPU has
-//! (natively on x86-64: scalar and AVX2; under qemu-arm,
-//! `cargo test -p mote-tests --test simd_int8_dot --target armv7-unknown-linux-gnueabihf`:
-//! scalar and the Arm DSP path, SXTB16/SXTAB16 + SMLAD, which
-//! [`isa_is_the_expected_one`] proves is there); the other tests run on the best path.
+//! [`dots_match_the_reference_on_every_path`] runs them on every path this CPU has, each
+//! forced in turn: natively on x86-64 scalar and AVX2; under qemu-arm
+//! (`cargo test -p mote-tests --test simd_int8_dot --target armv7-unknown-linux-gnueabihf`)
+//! scalar and the Arm DSP path (SXTB16/SXTAB16 + SMLAD); under qemu-aarch64
+//! (`--target aarch64-unknown-linux-gnu`) scalar and NEON (SMULL + SADALP, SXTL + SMLAL),
+//! and with `RUSTFLAGS="-C target-feature=+dotprod"` SDOT too; [`isa_is_the_expected_one`]
+//! proves which is the best. The other tests run on the best path.
 
 use mote_simd::dot::{dot_i8, dot_i8_offset};
 use mote_simd::isa::{self, Isa};
@@ -26,6 +28,10 @@ fn reference(x: &[i8], xo: i32, w: &[i8], wo: i32) -> i32 {
 fn expected_isa() -> Isa {
     if cfg!(all(target_arch = "arm", target_os = "linux")) {
         Isa::ArmDsp
+    } else if cfg!(all(target_arch = "aarch64", target_feature = "dotprod")) {
+        Isa::NeonDotprod
+    } else if cfg!(target_arch = "aarch64") {
+        Isa::Neon
     } else {
         // Whichever the CPU has; the int8 dot products are scalar on x86-64 either way.
         isa::best()
@@ -135,20 +141,24 @@ fn dots_match_the_reference_on_every_path() {
     });
 }
 
-/// Every pair of bytes in every lane position (16 SIMD lanes + 1 scalar tail, which
-/// covers the 4-byte steps of the Arm paths too), with the extreme offsets.
+/// Every pair of bytes in every lane position, with the extreme offsets: runs of 17
+/// (sixteen AVX2 lanes or four DSP steps, + 1 scalar) and of 25 (one 16-byte NEON or
+/// SDOT step, one 8-byte NEON step, + 1 scalar).
 fn every_byte_pair_in_every_lane() {
     let offsets = [0, 128, -128, 255, -255, 32640, -32640];
     for x in i8::MIN..=i8::MAX {
         for w in i8::MIN..=i8::MAX {
-            let (xs, ws) = ([x; 17], [w; 17]);
-            assert_eq!(dot_i8(&xs, &ws).unwrap(), 17 * x as i32 * w as i32);
-            for &(xo, wo) in &[(offsets[1], offsets[4]), (offsets[5], offsets[6]), (-1, 0)] {
-                assert_eq!(
-                    dot_i8_offset(&xs, xo, &ws, wo).unwrap(),
-                    reference(&xs, xo, &ws, wo),
-                    "x {x}, w {w}, offsets {xo}, {wo}"
-                );
+            let (x25, w25) = ([x; 25], [w; 25]);
+            for n in [17, 25] {
+                let (xs, ws) = (&x25[..n], &w25[..n]);
+                assert_eq!(dot_i8(xs, ws).unwrap(), n as i32 * x as i32 * w as i32);
+                for &(xo, wo) in &[(offsets[1], offsets[4]), (offsets[5], offsets[6]), (-1, 0)] {
+                    assert_eq!(
+                        dot_i8_offset(xs, xo, ws, wo).unwrap(),
+                        reference(xs, xo, ws, wo),
+                        "x {x}, w {w}, n {n}, offsets {xo}, {wo}"
+                    );
+                }
             }
         }
     }

@@ -15,9 +15,28 @@
 //! everything else runs the portable scalar path. On 32-bit Arm with the DSP extension
 //! (`cfg(mote_arm_dsp)`, set by the build script from the target: Cortex-M4/M7,
 //! Armv8-M Mainline with `+dsp`, Armv7-A/R) the int8 dot products take the `arm_dsp`
-//! path, chosen at compile time. Paths for Helium (`arm_mve`) and aarch64 NEON will be
-//! chosen here the same way.
+//! path, chosen at compile time. On aarch64 with NEON (`target_feature = "neon"`: every
+//! aarch64 target but the `-softfloat` ones) every micro-kernel takes the
+//! `aarch64_neon` path, chosen at compile time, the GEMM with the wide `MR × NR_WIDE`
+//! tile; with `target_feature = "dotprod"` as well, the int8 dot products use SDOT.
+//! Each path is taken only while [`isa::active`](crate::isa::active) is at or above its
+//! rung, so [`isa::set_limit`](crate::isa::set_limit) (or `MOTE_SIMD`) forces a lower one
+//! at run time. A path for Helium (`arm_mve`) will be chosen here the same way.
+//!
+//! | target | `tile`, `dot`, `sqrt_in_place` | `dot_i8`, `dot_i8_offset` |
+//! |---|---|---|
+//! | x86-64 with AVX2 + FMA | `x86_avx2` (FMA: f32 within the tile's tolerance) | scalar (LLVM vectorises it) |
+//! | 32-bit Arm with DSP | scalar | `arm_dsp` (SMLAD, ≥ 4 bytes; offsets in ±32640) |
+//! | aarch64 NEON | `aarch64_neon` (FMLA: f32 within the tile's tolerance) | `aarch64_neon` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
+//! | aarch64 NEON + dotprod | as NEON | SDOT (≥ 16 bytes; any offsets), NEON for the tail |
+//! | anything else | scalar | scalar |
+//!
+//! Integer results are the same bits on every path; `sqrt_in_place` too (every path
+//! rounds correctly); `dot` and `tile` differ from the scalar path's only by the fused
+//! multiply-adds' missing roundings (AVX2 and NEON give each other's bits).
 
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub(crate) mod aarch64_neon;
 #[cfg(all(target_arch = "arm", mote_arm_dsp))]
 pub(crate) mod arm_dsp;
 pub(crate) mod scalar;
@@ -39,6 +58,24 @@ fn dsp() -> bool {
     crate::isa::active() >= crate::isa::Isa::ArmDsp
 }
 
+/// Whether the aarch64 NEON path may run now (compiled in, and no lower limit set).
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+#[inline(always)]
+fn neon() -> bool {
+    crate::isa::active() >= crate::isa::Isa::Neon
+}
+
+/// Whether the aarch64 SDOT path may run now (compiled in, and no lower limit set).
+#[cfg(all(
+    target_arch = "aarch64",
+    target_feature = "neon",
+    target_feature = "dotprod"
+))]
+#[inline(always)]
+fn dotprod() -> bool {
+    crate::isa::active() >= crate::isa::Isa::NeonDotprod
+}
+
 /// The register-tile shape [`sgemm`](crate::gemm::sgemm) uses (see
 /// [`tune`](crate::tune)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +88,9 @@ pub(crate) enum GemmShape {
     /// `MR_AVX512 × NR_AVX512` (x86-64 AVX-512).
     #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
     Avx512,
+    /// `MR × NR_NEON` (aarch64 NEON).
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    Neon,
 }
 
 /// The tile shape for a product `n` columns wide on the path in use: the wide tiles
@@ -68,6 +108,10 @@ pub(crate) fn gemm_shape(n: usize) -> GemmShape {
         if isa >= Isa::Avx2 && n >= NR_AVX2 {
             return GemmShape::Avx2;
         }
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() && n >= crate::tune::NR_NEON {
+        return GemmShape::Neon;
     }
     let _ = n;
     GemmShape::Base
@@ -117,6 +161,20 @@ pub(crate) unsafe fn tile<const R: usize, const W: usize>(
             return;
         }
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() {
+        use aarch64_neon as neon;
+        // SAFETY: forwarded from the caller; NEON is present (compiled for it).
+        unsafe {
+            match W {
+                4 => neon::tile::<R, 1>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+                8 => neon::tile::<R, 2>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+                16 => neon::tile::<R, 4>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+                _ => scalar::tile::<R, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr),
+            }
+        };
+        return;
+    }
     // SAFETY: forwarded from the caller.
     unsafe { scalar::tile::<R, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
 }
@@ -130,6 +188,12 @@ pub(crate) fn sqrt_in_place(x: &mut [f32]) {
         unsafe { x86_avx2::sqrt_in_place(x) };
         return;
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() {
+        // SAFETY: NEON is present (compiled for it).
+        unsafe { aarch64_neon::sqrt_in_place(x) };
+        return;
+    }
     scalar::sqrt_in_place(x);
 }
 
@@ -140,6 +204,11 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     if x86_avx2::available() {
         // SAFETY: AVX2 and FMA are present (checked).
         return unsafe { x86_avx2::dot(a, b) };
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() {
+        // SAFETY: NEON is present (compiled for it).
+        return unsafe { aarch64_neon::dot(a, b) };
     }
     scalar::dot(a, b)
 }
@@ -155,6 +224,20 @@ pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if a.len() >= 4 && dsp() {
         return arm_dsp::dot_i8(a, b);
+    }
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_feature = "neon",
+        target_feature = "dotprod"
+    ))]
+    if a.len() >= 16 && dotprod() {
+        // SAFETY: NEON and the dot-product extension are present (compiled for them).
+        return unsafe { aarch64_neon::dot_i8_dotprod(a, b) };
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if a.len() >= 8 && neon() {
+        // SAFETY: NEON is present (compiled for it).
+        return unsafe { aarch64_neon::dot_i8(a, b) };
     }
     scalar::dot_i8(a, b)
 }
@@ -180,6 +263,24 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
         let lanes = arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX;
         if x.len() >= 4 && lanes.contains(&x_offset) && lanes.contains(&w_offset) && dsp() {
             return arm_dsp::dot_i8_offset(x, x_offset, w, w_offset);
+        }
+    }
+    #[cfg(all(
+        target_arch = "aarch64",
+        target_feature = "neon",
+        target_feature = "dotprod"
+    ))]
+    if x.len() >= 16 && dotprod() {
+        // SAFETY: NEON and the dot-product extension are present (compiled for them).
+        return unsafe { aarch64_neon::dot_i8_offset_dotprod(x, x_offset, w, w_offset) };
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    {
+        // Runs shorter than one eight-byte step stay inline (the scalar loop, no call).
+        let lanes = aarch64_neon::OFFSET_MIN..=aarch64_neon::OFFSET_MAX;
+        if x.len() >= 8 && lanes.contains(&x_offset) && lanes.contains(&w_offset) && neon() {
+            // SAFETY: NEON is present (compiled for it).
+            return unsafe { aarch64_neon::dot_i8_offset(x, x_offset, w, w_offset) };
         }
     }
     scalar::dot_i8_offset(x, x_offset, w, w_offset)
