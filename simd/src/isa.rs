@@ -14,6 +14,11 @@
 //! variable (`scalar`, `avx2`, `avx512`, `dsp`, `mve`, `neon`, `dotprod`), read once at
 //! first use — how tests and benchmarks run every path of one binary in turn.
 //!
+//! On bare metal (`target_os = "none"`) the limit is honoured only with the
+//! `path-select` feature (the firmware test runner and kernel benchmarks turn it on):
+//! without it each micro-kernel's choice is made at compile time and costs nothing at
+//! run time.
+//!
 //! ```
 //! use mote_simd::isa::{self, Isa};
 //!
@@ -65,8 +70,18 @@ impl Isa {
         ALL.iter().copied().find(|i| i.name() == name)
     }
 
-    fn from_u8(v: u8) -> Option<Isa> {
-        ALL.iter().copied().find(|i| *i as u8 == v)
+    #[inline]
+    const fn from_u8(v: u8) -> Option<Isa> {
+        match v {
+            1 => Some(Isa::Scalar),
+            2 => Some(Isa::ArmDsp),
+            3 => Some(Isa::ArmMve),
+            4 => Some(Isa::Neon),
+            5 => Some(Isa::NeonDotprod),
+            6 => Some(Isa::Avx2),
+            7 => Some(Isa::Avx512),
+            _ => None,
+        }
     }
 }
 
@@ -83,7 +98,7 @@ pub const ALL: [Isa; 7] = [
 
 /// The paths compiled for this target, lowest first (always starting with
 /// [`Isa::Scalar`]); those the CPU lacks are left out (see [`available`]).
-pub fn compiled() -> &'static [Isa] {
+pub const fn compiled() -> &'static [Isa] {
     #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
     {
         &[Isa::Scalar, Isa::Avx2, Isa::Avx512]
@@ -164,11 +179,13 @@ const NO_LIMIT: u8 = 255;
 /// tolerance their docs state.
 pub fn set_limit(isa: Isa) {
     LIMIT.store(isa as u8, Ordering::Relaxed);
+    refresh();
 }
 
 /// Removes a limit set by [`set_limit`] (or `MOTE_SIMD`).
 pub fn clear_limit() {
     LIMIT.store(NO_LIMIT, Ordering::Relaxed);
+    refresh();
 }
 
 /// The limit in force, if any.
@@ -177,9 +194,8 @@ pub fn limit() -> Option<Isa> {
     if v == 0 {
         let from_env = env_limit();
         let stored = from_env.map_or(NO_LIMIT, |i| i as u8);
-        // Another thread may have set a limit meanwhile: keep its value.
-        let _ = LIMIT.compare_exchange(0, stored, Ordering::Relaxed, Ordering::Relaxed);
-        return Isa::from_u8(LIMIT.load(Ordering::Relaxed));
+        LIMIT.store(stored, Ordering::Relaxed);
+        return Isa::from_u8(stored);
     }
     Isa::from_u8(v)
 }
@@ -196,12 +212,50 @@ fn env_limit() -> Option<Isa> {
     None
 }
 
+/// The path in force, cached: 0 until first computed (and never again after).
+static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
 /// The path the micro-kernels take now: the highest available rung not above the
-/// limit.
+/// limit. One relaxed load once known (each micro-kernel call asks).
 #[inline]
 pub fn active() -> Isa {
+    match Isa::from_u8(ACTIVE.load(Ordering::Relaxed)) {
+        Some(isa) => isa,
+        None => refresh(),
+    }
+}
+
+/// Whether the path in force is `isa` or above it — the dispatch test of every
+/// micro-kernel: a load and a comparison.
+///
+/// On bare metal without the `path-select` feature the answer is fixed at compile time
+/// (the best compiled path; [`set_limit`] is then not honoured): the dispatch costs
+/// nothing, where the run-time test cost the MNIST firmware about 5 % more instructions.
+#[inline(always)]
+pub(crate) fn at_least(isa: Isa) -> bool {
+    #[cfg(all(target_os = "none", not(feature = "path-select")))]
+    {
+        const BEST: u8 = match compiled().last() {
+            Some(isa) => *isa as u8,
+            None => Isa::Scalar as u8,
+        };
+        BEST >= isa as u8
+    }
+    #[cfg(not(all(target_os = "none", not(feature = "path-select"))))]
+    {
+        let v = ACTIVE.load(Ordering::Relaxed);
+    if v == 0 {
+            return refresh() >= isa;
+        }
+        v >= isa as u8
+    }
+}
+
+/// Computes the path in force from [`best`] and [`limit`] and caches it.
+#[cold]
+fn refresh() -> Isa {
     let best = best();
-    match limit() {
+    let isa = match limit() {
         Some(cap) if cap < best && compiled().contains(&cap) => compiled()
             .iter()
             .rev()
@@ -209,7 +263,9 @@ pub fn active() -> Isa {
             .find(|i| *i <= cap && *i <= best)
             .unwrap_or(Isa::Scalar),
         _ => best,
-    }
+    };
+    ACTIVE.store(isa as u8, Ordering::Relaxed);
+    isa
 }
 
 #[cfg(test)]

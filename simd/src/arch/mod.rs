@@ -55,14 +55,14 @@ pub(crate) use scalar::Update;
 #[cfg(all(target_arch = "arm", mote_arm_dsp))]
 #[inline(always)]
 fn dsp() -> bool {
-    crate::isa::active() >= crate::isa::Isa::ArmDsp
+    crate::isa::at_least(crate::isa::Isa::ArmDsp)
 }
 
 /// Whether the aarch64 NEON path may run now (compiled in, and no lower limit set).
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 #[inline(always)]
 fn neon() -> bool {
-    crate::isa::active() >= crate::isa::Isa::Neon
+    crate::isa::at_least(crate::isa::Isa::Neon)
 }
 
 /// Whether the aarch64 SDOT path may run now (compiled in, and no lower limit set).
@@ -73,7 +73,7 @@ fn neon() -> bool {
 ))]
 #[inline(always)]
 fn dotprod() -> bool {
-    crate::isa::active() >= crate::isa::Isa::NeonDotprod
+    crate::isa::at_least(crate::isa::Isa::NeonDotprod)
 }
 
 /// The register-tile shape [`sgemm`](crate::gemm::sgemm) uses (see

@@ -16,7 +16,7 @@ use core::arch::x86_64::{
 /// [`isa`](crate::isa)) and no lower limit is set.
 #[inline]
 pub(crate) fn available() -> bool {
-    crate::isa::active() >= crate::isa::Isa::Avx2
+    crate::isa::at_least(crate::isa::Isa::Avx2)
 }
 
 super::x86_tile::x86_tile! {

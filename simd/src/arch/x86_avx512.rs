@@ -21,7 +21,7 @@ use core::arch::x86_64::{
 /// lower limit is set.
 #[inline]
 pub(crate) fn available() -> bool {
-    crate::isa::active() >= crate::isa::Isa::Avx512
+    crate::isa::at_least(crate::isa::Isa::Avx512)
 }
 
 super::x86_tile::x86_tile! {
