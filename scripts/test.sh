@@ -4,12 +4,11 @@
 #   scripts/test.sh
 #
 # Steps: setup, formatting, clippy, host tests, no_std builds for both Cortex-M targets,
-# property tests under QEMU user mode (armv7, aarch64), the hello, mnist, finetune, sine and
-# anomaly firmware under QEMU on the Cortex-M4F and the Cortex-M55, a corrupted model
-# rejected on the device,
-# the end-to-end test (train → export → firmware → QEMU, bit-exact with the host), and a
-# self-test of the harness (firmware that fails, panics, faults or hangs must make the
-# runner fail).
+# property tests under QEMU user mode (armv7, aarch64), the simd-check, hello, mnist,
+# finetune, sine and anomaly firmware under QEMU on the Cortex-M4F and the Cortex-M55, a
+# corrupted model rejected on the device, the end-to-end test (train → export → firmware →
+# QEMU, bit-exact with the host), and a self-test of the harness (firmware that fails,
+# panics, faults or hangs must make the runner fail).
 #
 # Ends with `N passed, 0 failed`, or with the failing step and its exit status (and exits
 # with that status).
@@ -93,6 +92,11 @@ nostd_m4() {
 }
 nostd_m55() {
     cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv8m.main-none-eabihf
+    # mote-simd's DSP and Helium paths, with the Cortex-M55 flags of firmware-examples/
+    # (a path dependency there, so its clippy step does not lint them); own target dir,
+    # so the flags do not invalidate the plain build above.
+    RUSTFLAGS="-C target-feature=+dsp,+mve.fp" cargo clippy -p mote-simd \
+        --target thumbv8m.main-none-eabihf --target-dir target/helium -- -D warnings
 }
 
 # Under qemu-user every instruction is emulated: run a quarter of the property cases
@@ -122,7 +126,10 @@ qemu_user_aarch64_dotprod() {
 #   anomaly   the dense autoencoder in f32: outputs within 1e-5 of the host's, precision
 #             and recall at the firmware's bars;
 #   finetune  a fresh head trained on the device on the frozen int8 MNIST body: the loss
-#             falls and the held-out accuracy reaches the firmware's bar.
+#             falls and the held-out accuracy reaches the firmware's bar;
+#   simd-check  every mote-simd micro-kernel on every compiled path (M4F: DSP; M55: DSP
+#             and Helium) against the scalar path on generated cases, and instructions
+#             per MAC per path.
 firmware_on() {
     local bin="$1" target="$2" log
     case "$target" in
@@ -148,6 +155,8 @@ anomaly_m4() { firmware_on anomaly "$m4"; }
 anomaly_m55() { firmware_on anomaly "$m55"; }
 finetune_m4() { firmware_on finetune "$m4"; }
 finetune_m55() { firmware_on finetune "$m55"; }
+simd_check_m4() { firmware_on simd-check "$m4"; }
+simd_check_m55() { firmware_on simd-check "$m55"; }
 
 # A corrupted model must be rejected by the reader on the device: exit 1 with its error.
 mnist_corrupt() {
@@ -214,6 +223,8 @@ step "no_std build (thumbv8m.main-none-eabihf)" nostd_m55
 step "property tests under qemu-arm (armv7-unknown-linux-gnueabihf)" qemu_user_armv7
 step "property tests under qemu-aarch64 (aarch64-unknown-linux-gnu)" qemu_user_aarch64
 step "SIMD tests under qemu-aarch64 with the dot-product extension (SDOT path)" qemu_user_aarch64_dotprod
+step "firmware simd-check (scalar vs DSP) on Cortex-M4F" simd_check_m4
+step "firmware simd-check (scalar vs DSP vs Helium) on Cortex-M55" simd_check_m55
 step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
 step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
 step "firmware mnist (bundled model) on Cortex-M4F" mnist_m4

@@ -17,7 +17,9 @@
 //!
 //! Helium (MVE) is chosen the same way, as `cfg(mote_arm_mve)` (with `mote_arm_dsp`):
 //! `thumbv8m.main-*` with `-C target-feature=+mve` (or `+mve.fp`) or
-//! `-C target-cpu=cortex-m55` / `cortex-m85`.
+//! `-C target-cpu=cortex-m55` / `cortex-m85`. Its floating-point half (the f32 kernels:
+//! `VFMA.F32` on vectors) is `cfg(mote_arm_mve_fp)`: `+mve.fp` (which implies `+mve`) or
+//! those two CPUs; `+mve` alone is integer Helium.
 //! `MOTE_SIMD_SCALAR=1` in the environment of the build forces the scalar path.
 
 use std::env;
@@ -25,6 +27,7 @@ use std::env;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(mote_arm_dsp)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_mve)");
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_mve_fp)");
     println!("cargo::rerun-if-env-changed=MOTE_SIMD_SCALAR");
     let target = env::var("TARGET").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -77,5 +80,20 @@ fn main() {
     if mve {
         println!("cargo::rustc-cfg=mote_arm_dsp");
         println!("cargo::rustc-cfg=mote_arm_mve");
+    }
+    // The floating-point half of Helium (the f32 kernels): `+mve.fp`, or a core that
+    // has it in LLVM's definition (cortex-m55, cortex-m85). Plain `+mve` is integer only.
+    let mve_fp = target.starts_with("thumbv8m.main")
+        && options.iter().any(|o| {
+            let feature = o
+                .strip_prefix("target-feature=")
+                .is_some_and(|fs| fs.split(',').any(|f| f == "+mve.fp"));
+            let cpu = o
+                .strip_prefix("target-cpu=")
+                .is_some_and(|c| matches!(c, "cortex-m55" | "cortex-m85"));
+            feature || cpu
+        });
+    if mve_fp {
+        println!("cargo::rustc-cfg=mote_arm_mve_fp");
     }
 }

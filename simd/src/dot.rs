@@ -9,10 +9,13 @@ use mote_core::error::check_len;
 ///
 /// Summation order: eight interleaved partial sums combined pairwise, then the last
 /// `len mod 8` products in order (the scalar path's documented order); products are rounded
-/// before addition, except in the lanes of the x86-64 AVX2 and aarch64 NEON paths, which
-/// use fused multiply-adds (those two give the same bits; integer-valued data with exact
-/// sums, the scalar path's too). The error is that of a sum of `len` rounded products,
-/// with the partial sums about `√8` times shorter than a sequential loop's.
+/// before addition. The error is that of a sum of `len` rounded products, with the
+/// partial sums about `√8` times shorter than a sequential loop's. The fused paths
+/// (x86-64 AVX2 + FMA and aarch64 NEON: the scalar path's eight lanes, which give the
+/// same bits on both; Arm Helium with `+mve.fp`: four lanes, `(l0 + l2) + (l1 + l3)`)
+/// add products unrounded and agree with the scalar path within `2·γ_n·Σ|a[i]·b[i]|`,
+/// `γ_n = n·u/(1 − n·u)`, `u = 2^-24` (integer-valued data with exact sums: the same
+/// bits).
 ///
 /// ```
 /// let a = [1.0, 2.0, 3.0];
@@ -29,9 +32,10 @@ pub fn sdot(a: &[f32], b: &[f32]) -> Result<f32> {
 
 /// `Σ a[i]·b[i]` in a wrapping `i32` accumulator: the true sum mod 2^32.
 ///
-/// Exact on every path (scalar, Arm DSP's SMLAD four bytes per step, aarch64 NEON's
-/// SMULL + SADALP or SDOT sixteen bytes per step): the result never
-/// depends on the CPU. It wraps only past 2^31 / 2^14 ≈ 131,000 products of ±128.
+/// Exact on every path (scalar; x86-64 AVX2's VPMADDWD and aarch64 NEON's SMULL + SADALP
+/// or SDOT, sixteen bytes per step; Arm DSP's SMLAD, four bytes per step; Helium's
+/// VMLADAVA.S8, sixteen bytes per step from 8 elements on): the result never depends on
+/// the CPU. It wraps only past 2^31 / 2^14 ≈ 131,000 products of ±128.
 ///
 /// ```
 /// assert_eq!(mote_simd::dot::dot_i8(&[1, -2, 3], &[4, 5, -6])?, 4 - 10 - 18);
@@ -51,10 +55,11 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> Result<i32> {
 /// the scalar reference, `arch::scalar::dot_i8_offset`).
 ///
 /// The offsets are CMSIS-NN's (`x_offset = −input_zero_point`, `w_offset =
-/// −weights_zero_point`). Exact on every path and for any offsets; the Arm DSP and
-/// aarch64 NEON paths handle offsets in [−32640, 32640] (so that `x + offset` fits a
-/// 16-bit lane — every int8 zero point does) and hand any other to the scalar path; the
-/// aarch64 SDOT path takes any offsets (it expands the product, exactly, mod 2^32).
+/// −weights_zero_point`). Exact on every path and for any offsets; the x86-64 AVX2, Arm
+/// DSP and aarch64 NEON paths handle offsets in [−32640, 32640] (so that `x + offset`
+/// fits a 16-bit lane — every int8 zero point does) and hand any other to the scalar
+/// path; the aarch64 SDOT and Helium paths take every offset (they expand the product
+/// and apply the offsets once, exactly, in ℤ/2^32).
 ///
 /// ```
 /// // (1 + 1)·(2 − 1) + (−3 + 1)·(4 − 1) = 2 − 6

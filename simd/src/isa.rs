@@ -232,6 +232,7 @@ pub fn active() -> Isa {
 /// (the best compiled path; [`set_limit`] is then not honoured): the dispatch costs
 /// nothing, where the run-time test cost the MNIST firmware about 5 % more instructions.
 #[inline(always)]
+#[allow(dead_code)] // on targets whose only path is the scalar one, nothing dispatches
 pub(crate) fn at_least(isa: Isa) -> bool {
     #[cfg(all(target_os = "none", not(feature = "path-select")))]
     {

@@ -10,9 +10,19 @@
 //! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
 //! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product; [`dot_i8`](dot::dot_i8), [`dot_i8_offset`](dot::dot_i8_offset): the int8 ones (wrapping i32) |
 //! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
+//! | [`requant`] | [`requantize_i8`](requant::requantize_i8): int32 accumulators to int8 (TFLite's multiplier, zero point, clamp), exact |
 //! | [`tune`] | the GEMM's tile and block sizes |
 //! | [`isa`] | which instruction-set path runs ([`isa::active`]), and forcing a lower one ([`isa::set_limit`], `MOTE_SIMD`) |
-//! | `arch` | the micro-kernels per instruction set (`scalar`, x86-64 `avx2+fma` chosen at run time, Arm DSP `arm_dsp` and aarch64 `aarch64_neon` — NEON, and SDOT with `+dotprod` — at compile time) and the dispatch point |
+//! | `arch` | the micro-kernels per instruction set and the dispatch point (table below) |
+//!
+//! | path | chosen | micro-kernels | exactness against scalar |
+//! |---|---|---|---|
+//! | scalar | always compiled | all | the reference |
+//! | x86-64 AVX2 + FMA | at run time (CPUID) | GEMM tile (6 × 16), f32 dot, square root, int8 dot products | int8 bit for bit; f32 fused, within the tile's / dot's rounding |
+//! | x86-64 AVX-512 | at run time (CPUID) | GEMM tile (6 × 32) | fused, as AVX2 (not run on this project's machines: none has AVX-512) |
+//! | aarch64 NEON (`+dotprod`: SDOT) | at compile time | GEMM tile (4 × 4/8/16), f32 dot, square root, int8 dot products | int8 bit for bit; f32 fused, same bits as AVX2 |
+//! | Arm DSP (Cortex-M4/M7/M33/M55, Armv7-A/R) | at compile time (`simd/build.rs`) | int8 dot products | bit for bit |
+//! | Arm Helium, MVE (Cortex-M55/M85, `+mve` / `+mve.fp`) | at compile time (`simd/build.rs`) | int8 dot products, requantisation; with `+mve.fp` the f32 dot and the 4 × 4 GEMM tile | int8 bit for bit; f32 fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
 //!
 //! Every public function validates its arguments and returns
 //! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and
@@ -26,4 +36,5 @@ pub mod dot;
 pub mod gemm;
 pub mod isa;
 pub mod math;
+pub mod requant;
 pub mod tune;

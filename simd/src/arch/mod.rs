@@ -8,37 +8,37 @@
 //! - `dot`: the f32 dot product of two equal-length slices;
 //! - `sqrt_in_place`: the correctly rounded square root of every element;
 //! - `dot_i8`, `dot_i8_offset`: the int8 dot products with a wrapping i32 accumulator
-//!   (exact: every path returns the true sum mod 2^32).
+//!   (exact: every path returns the true sum mod 2^32);
+//! - `requantize_i8`: int32 accumulators to int8 (TFLite's multiplier, zero point,
+//!   clamp; exact on every path).
 //!
-//! The functions below are the dispatch point. On x86-64 (outside bare metal) the AVX2 +
-//! FMA path is chosen at run time when the CPU has it (probed once with CPUID, cached);
-//! everything else runs the portable scalar path. On 32-bit Arm with the DSP extension
-//! (`cfg(mote_arm_dsp)`, set by the build script from the target: Cortex-M4/M7,
-//! Armv8-M Mainline with `+dsp`, Armv7-A/R) the int8 dot products take the `arm_dsp`
-//! path, chosen at compile time. On aarch64 with NEON (`target_feature = "neon"`: every
-//! aarch64 target but the `-softfloat` ones) every micro-kernel takes the
-//! `aarch64_neon` path, chosen at compile time, the GEMM with the wide `MR × NR_WIDE`
-//! tile; with `target_feature = "dotprod"` as well, the int8 dot products use SDOT.
-//! Each path is taken only while [`isa::active`](crate::isa::active) is at or above its
-//! rung, so [`isa::set_limit`](crate::isa::set_limit) (or `MOTE_SIMD`) forces a lower one
-//! at run time. A path for Helium (`arm_mve`) will be chosen here the same way.
+//! The functions below are the dispatch point: each tries the paths from the highest
+//! rung down and takes the first that is compiled, allowed by [`isa`](crate::isa) (its
+//! limit; on bare metal fixed at compile time unless the `path-select` feature is on)
+//! and suited to the arguments.
 //!
-//! | target | `tile`, `dot`, `sqrt_in_place` | `dot_i8`, `dot_i8_offset` |
-//! |---|---|---|
-//! | x86-64 with AVX2 + FMA | `x86_avx2` (FMA: f32 within the tile's tolerance) | scalar (LLVM vectorises it) |
-//! | 32-bit Arm with DSP | scalar | `arm_dsp` (SMLAD, ≥ 4 bytes; offsets in ±32640) |
-//! | aarch64 NEON | `aarch64_neon` (FMLA: f32 within the tile's tolerance) | `aarch64_neon` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
-//! | aarch64 NEON + dotprod | as NEON | SDOT (≥ 16 bytes; any offsets), NEON for the tail |
-//! | anything else | scalar | scalar |
+//! | path | module | chosen | kernels |
+//! |---|---|---|---|
+//! | x86-64 AVX-512 | `x86_avx512` | at run time (CPUID, cached), off bare metal | `tile` (W 32) |
+//! | x86-64 AVX2 + FMA | `x86_avx2` | at run time (CPUID, cached), off bare metal | `tile` (W 8 and 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (≥ 16 bytes; offsets in ±32640) |
+//! | aarch64 NEON | `aarch64_neon` | at compile time (`target_feature = "neon"`: every aarch64 target but the `-softfloat` ones) | `tile` (W 4, 8, 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
+//! | aarch64 NEON + dotprod | `aarch64_neon` | at compile time (`target_feature = "dotprod"`) | `dot_i8`, `dot_i8_offset` with SDOT (≥ 16 bytes; any offsets), NEON for the tail |
+//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding); with `mve_fp` `dot`, `tile` (4 × 4) |
+//! | Arm DSP | `arm_dsp` | at compile time: `cfg(mote_arm_dsp)` (Cortex-M4/M7, Armv8-M Mainline with `+dsp`, Armv7-A/R) | `dot_i8`, `dot_i8_offset` (offsets in ±32640) |
+//! | scalar | `scalar` | always | all |
 //!
-//! Integer results are the same bits on every path; `sqrt_in_place` too (every path
-//! rounds correctly); `dot` and `tile` differ from the scalar path's only by the fused
-//! multiply-adds' missing roundings (AVX2 and NEON give each other's bits).
+//! The Arm `cfg`s are set by `simd/build.rs` from the target and flags (stable rustc
+//! sets no `target_feature` cfg for 32-bit Arm). Integer results are the same bits on
+//! every path; `sqrt_in_place` too (every path rounds correctly); `dot` and `tile`
+//! differ from the scalar path's only by the fused multiply-adds' missing roundings
+//! (AVX2 and NEON give each other's bits).
 
 #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
 pub(crate) mod aarch64_neon;
 #[cfg(all(target_arch = "arm", mote_arm_dsp))]
 pub(crate) mod arm_dsp;
+#[cfg(all(target_arch = "arm", mote_arm_mve))]
+pub(crate) mod arm_mve;
 pub(crate) mod scalar;
 #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
 pub(crate) mod x86_avx2;
@@ -74,6 +74,13 @@ fn neon() -> bool {
 #[inline(always)]
 fn dotprod() -> bool {
     crate::isa::at_least(crate::isa::Isa::NeonDotprod)
+}
+
+/// Whether the Helium path may run now (compiled in, and no lower limit set).
+#[cfg(all(target_arch = "arm", mote_arm_mve))]
+#[inline(always)]
+fn mve() -> bool {
+    crate::isa::at_least(crate::isa::Isa::ArmMve)
 }
 
 /// The register-tile shape [`sgemm`](crate::gemm::sgemm) uses (see
@@ -175,6 +182,12 @@ pub(crate) unsafe fn tile<const R: usize, const W: usize>(
         };
         return;
     }
+    #[cfg(all(target_arch = "arm", mote_arm_mve_fp))]
+    if W == arm_mve::TILE_W && R >= 1 && R <= arm_mve::TILE_R && mve() {
+        // SAFETY: forwarded from the caller; W = 4 and 1 ≤ R ≤ 4 (checked).
+        unsafe { arm_mve::tile::<R>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
+        return;
+    }
     // SAFETY: forwarded from the caller.
     unsafe { scalar::tile::<R, W>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) }
 }
@@ -210,6 +223,12 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: NEON is present (compiled for it).
         return unsafe { aarch64_neon::dot(a, b) };
     }
+    // Helium from 32 elements: shorter rows cost less in the caller's inlined (often
+    // fully unrolled) scalar loop than in a call (see arm_mve::MIN_LEN_F32).
+    #[cfg(all(target_arch = "arm", mote_arm_mve_fp))]
+    if a.len() >= arm_mve::MIN_LEN_F32 && mve() {
+        return arm_mve::dot(a, b);
+    }
     scalar::dot(a, b)
 }
 
@@ -220,6 +239,12 @@ pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     if a.len() >= 16 && x86_avx2::available() {
         // SAFETY: AVX2 is present (checked).
         return unsafe { x86_avx2::dot_i8(a, b) };
+    }
+    // Helium from 8 elements: shorter runs cost less inline than a call (on the MNIST
+    // CNN's 3-tap rows, MVE for every length was 8 % more instructions in all).
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if a.len() >= arm_mve::MIN_LEN && mve() {
+        return arm_mve::dot_i8(a, b);
     }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if a.len() >= 4 && dsp() {
@@ -257,6 +282,11 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
             return unsafe { x86_avx2::dot_i8_offset(x, x_offset, w, w_offset) };
         }
     }
+    // Helium takes every offset (exact in ℤ/2^32, see arm_mve), from 8 elements.
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if x.len() >= arm_mve::MIN_LEN && mve() {
+        return arm_mve::dot_i8_offset(x, x_offset, w, w_offset);
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     {
         // Runs shorter than one four-byte step stay inline (the scalar loop, no call).
@@ -284,4 +314,23 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
         }
     }
     scalar::dot_i8_offset(x, x_offset, w, w_offset)
+}
+
+/// Requantisation of int32 accumulators to int8 (see [`scalar::requantize_i8`]).
+#[inline]
+pub(crate) fn requantize_i8(
+    acc: &[i32],
+    multiplier: mote_core::quant::QuantizedMultiplier,
+    rounding: mote_core::quant::Rounding,
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if rounding == mote_core::quant::Rounding::Double && !acc.is_empty() && mve() {
+        arm_mve::requantize_i8_double(acc, multiplier, zero_point, min, max, out);
+        return;
+    }
+    scalar::requantize_i8(acc, multiplier, rounding, zero_point, min, max, out);
 }

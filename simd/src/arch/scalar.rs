@@ -11,7 +11,10 @@
 //!   `8·⌊len/8⌋` elements, combined pairwise (`(l0+l4)+(l2+l6)`, `(l1+l5)+(l3+l7)`,
 //!   then their sum), plus the remaining elements summed in order;
 //! - `dot_i8`, `dot_i8_offset`: integer, so the order does not matter — every path
-//!   returns the true sum modulo 2^32 (see [`dot_i8_offset`]).
+//!   returns the true sum modulo 2^32 (see [`dot_i8_offset`]);
+//! - `requantize_i8`: element by element, integer: every path gives the same bytes.
+
+use mote_core::quant::{QuantizedMultiplier, Rounding};
 
 /// What a tile does with the `C` elements it covers, given its accumulated `AB`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -148,4 +151,24 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
         let w = i32::from(w).wrapping_add(w_offset);
         acc.wrapping_add(x.wrapping_mul(w))
     })
+}
+
+/// `out[i] = clamp(sat(multiplier.apply(acc[i], rounding) + zero_point), min, max)` over
+/// the common length (callers check the lengths and `min ≤ max`).
+#[inline]
+pub(crate) fn requantize_i8(
+    acc: &[i32],
+    multiplier: QuantizedMultiplier,
+    rounding: Rounding,
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let (lo, hi) = (i32::from(min), i32::from(max.max(min)));
+    for (y, &a) in out.iter_mut().zip(acc) {
+        let r = multiplier.apply(a, rounding).saturating_add(zero_point);
+        // lo ≤ r ≤ hi after the clamp, both within i8.
+        *y = r.clamp(lo, hi) as i8;
+    }
 }

@@ -1,0 +1,392 @@
+//! The Arm Helium path (M-profile Vector Extension, MVE: Cortex-M55/M85): 128-bit vectors
+//! in the eight `q` registers, with tail-predicated low-overhead loops.
+//!
+//! Compiled where `cfg(mote_arm_mve)` is set (the integer kernels) and, for the f32
+//! kernels, `cfg(mote_arm_mve_fp)` (the floating-point half of Helium, `+mve.fp` or a
+//! `target-cpu` that has it); the build script chooses both from the flags, see
+//! `simd/build.rs`. Stable Rust has no MVE intrinsics and no register class for the `q`
+//! registers without NEON, so each kernel is one `asm!` block that runs the whole loop:
+//! the `q` registers it uses are declared clobbered through their `s` aliases
+//! (`qN` = `s(4N)`…`s(4N+3)`); f32 results leave through memory (`VSTRW.32`), since
+//! stable Rust gives no register class for the `s` registers on this target either. The
+//! flags that set the cfgs (`+mve`, `+mve.fp`) also let LLVM's assembler accept the
+//! instructions, so the blocks need no `.arch_extension` directive.
+//!
+//! Every loop is `DLSTP`/`LETP` with `lr` as the counter: the last
+//! iteration of a tail-predicated loop runs with only the remaining lanes active, so any
+//! length works without a scalar tail; inactive lanes are neither loaded nor accumulated.
+//! Empty inputs never enter a loop (`DLSTP` is a do-while: it would run the body once,
+//! fully predicated; the Rust side returns before it).
+//!
+//! Instructions per MAC on QEMU `mps3-an547` (which counts instructions, not cycles): in
+//! the loop, and for a whole call as `simd-check` measures it (dispatch with a limit
+//! set, call, set-up and epilogue included):
+//!
+//! | kernel | loop body (per 16 bytes or 4 floats) | loop | call | exactness |
+//! |---|---|---|---|---|
+//! | [`dot_i8`] | 2 × `VLDRB.8`, `VMLADAVA.S8`, `LETP` | 0.25 | 0.32 (784) | exact (mod 2^32) |
+//! | [`dot_i8_offset`] | 2 × `VLDRB.8`, `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.375 | 0.46 (784), 0.55 (400), 1.79 (48) | exact (mod 2^32), any offsets |
+//! | [`dot`] | 2 × `VLDRW.32`, `VFMA.F32`, `LETP` | 1.0 | 1.09 (784), 2.08 (64) | fused, 4 partial sums (tolerance below) |
+//! | [`tile`] | `VLDRW.32`, 4 × (`LDR`, `VFMA.F32` by scalar), `ADD`, `LETP` | 0.69 (4 × 4) | 1.22 (SGEMM 32×32×32, packing included) | fused (tolerance below) |
+//! | [`requantize_i8_double`] | `VLDRW.32`, `VQSHL`, `VQRDMULH`, `VAND`, `VSHR`, 2 × `VQADD`, `VRSHL`, `VMAX`, `VMIN`, `VSTRB.32`, `LETP` | 3 per element | 3.11 per element (784) | exact (TFLite's double rounding) |
+//!
+//! For comparison on the same core, the DSP path takes 2.63 per MAC for 784 elements
+//! with offsets and the scalar path 4.30 (1.59 when LLVM may auto-vectorise the scalar
+//! loop into MVE itself; firmware-examples turns that off), the scalar f32 dot product
+//! 3.29, the scalar SGEMM 2.42 and the scalar requantisation 26.1 per element. Shorter int8 runs than [`MIN_LEN`] and f32 ones than
+//! `MIN_LEN_F32` stay on the scalar path.
+//!
+//! Integer results equal the scalar reference's bit for bit. The f32 kernels use fused
+//! multiply-adds (each product is added unrounded), so they differ from the scalar path
+//! (rounded products) in the last bits: both compute a sum of `n` products whose error
+//! is at most `γ_n·Σ|aᵢ·bᵢ|` (`γ_n = n·u/(1 − n·u)`, `u = 2^-24`), so the two paths agree
+//! within `2·γ_n·Σ|aᵢ·bᵢ|`, the tolerance `simd-check` asserts (plus `1e-30` absolute:
+//! MVE may flush subnormal results to zero).
+
+#[cfg(mote_arm_mve_fp)]
+use super::scalar::Update;
+use core::arch::asm;
+
+/// The shortest int8 run the dispatch hands to this path: below it, the call and the
+/// loop set-up cost more than the scalar loop inlined in the caller (measured on the
+/// MNIST CNN of the firmware examples, whose first convolution runs rows of 3 taps).
+pub(crate) const MIN_LEN: usize = 8;
+
+/// The shortest f32 dot product the dispatch hands to this path (see [`dot`]): the
+/// dense layers of generated modules call the dot product with constant lengths, which
+/// the scalar path inlines and unrolls. Measured on the M55 (`sine`, rows of 1 and 16:
+/// 1,093 instructions per inference with 32, 1,343 with 16, 2,218 with every length;
+/// `anomaly`, rows of 8 to 32: 4,593 with 32, 5,250 with 16).
+#[cfg(mote_arm_mve_fp)]
+pub(crate) const MIN_LEN_F32: usize = 32;
+
+/// `Σ a[i]·b[i]` over the common length in a wrapping `i32` accumulator (see
+/// [`scalar::dot_i8`](super::scalar::dot_i8)).
+///
+/// `VMLADAVA.S8 r0, q0, q1` adds the 16 exact products of the active lanes to `r0` and
+/// keeps the low 32 bits: the true sum mod 2^32, as the scalar reference.
+#[inline(never)]
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0;
+    }
+    let mut acc = 0i32;
+    // SAFETY: the loop reads `n` bytes from each of `a` and `b` (16 per iteration, the
+    // last iteration predicated to the `n mod 16` remaining lanes, whose inactive lanes
+    // access no memory), all within the slices (`n ≤` both lengths). MVE is present
+    // (this module is compiled only for targets that have it). Registers written: the
+    // two pointers (discarded copies), `r0` (the result), `lr` and `q0`/`q1`
+    // (`s0`–`s7`), all declared; no stack, no memory written.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "2:",
+            "vldrb.8 q0, [{a}], #16",
+            "vldrb.8 q1, [{b}], #16",
+            "vmladava.s8 r0, q0, q1",
+            "letp lr, 2b",
+            n = in(reg) n,
+            a = inout(reg) a.as_ptr() => _,
+            b = inout(reg) b.as_ptr() => _,
+            inout("r0") acc,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    acc
+}
+
+/// `Σ (x[i] + x_offset)·(w[i] + w_offset)` over the common length, wrapping in `i32`
+/// (see [`scalar::dot_i8_offset`](super::scalar::dot_i8_offset)), for any offsets.
+///
+/// Expanded in the ring ℤ/2^32, where wrapping `i32` arithmetic is exact:
+/// `Σ(x + xo)(w + wo) = Σx·w + wo·Σx + xo·Σw + n·xo·wo`. One pass forms the three sums
+/// on the raw bytes (`VMLADAVA.S8` for `Σx·w`, `VADDVA.S8` for `Σx` and `Σw`, each
+/// wrapping mod 2^32), then the offsets are applied once with wrapping `i32` operations,
+/// so the result equals the scalar reference's bit for bit for every pair of offsets —
+/// no lane can overflow, unlike a form that adds the offsets in 16-bit lanes.
+#[inline(never)]
+pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> i32 {
+    let n = x.len().min(w.len());
+    if n == 0 {
+        return 0;
+    }
+    let (mut sxw, mut sx, mut sw) = (0i32, 0i32, 0i32);
+    // SAFETY: as for `dot_i8`: `n` bytes read from each slice, nothing written but the
+    // declared registers (`r0`, `r2`, `r4`: the sums; `lr`; `q0`/`q1` as `s0`–`s7`).
+    // VMLADAVA and VADDVA need an even-numbered accumulator register: r0, r2, r4.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "2:",
+            "vldrb.8 q0, [{x}], #16",
+            "vldrb.8 q1, [{w}], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vaddva.s8 r2, q0",
+            "vaddva.s8 r4, q1",
+            "letp lr, 2b",
+            n = in(reg) n,
+            x = inout(reg) x.as_ptr() => _,
+            w = inout(reg) w.as_ptr() => _,
+            inout("r0") sxw,
+            inout("r2") sx,
+            inout("r4") sw,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    // n mod 2^32 is all the ring needs.
+    let n = n as u32 as i32;
+    sxw.wrapping_add(w_offset.wrapping_mul(sx))
+        .wrapping_add(x_offset.wrapping_mul(sw))
+        .wrapping_add(n.wrapping_mul(x_offset).wrapping_mul(w_offset))
+}
+
+/// `out[i] = clamp(sat(multiplier.apply(acc[i], Rounding::Double) + zero_point), min,
+/// max)` over the common length (see
+/// [`scalar::requantize_i8`](super::scalar::requantize_i8)); callers check `min ≤ max`.
+///
+/// Four lanes per step, each operation TFLite's (gemmlowp's) scalar one exactly:
+///
+/// ```text
+/// VLDRW.32  q0 ← acc[4]
+/// VQSHL.S32 q0, left        ; saturating x·2^left          (saturating_shift_left)
+/// VQRDMULH  q0, q0, m       ; (2·x·m + 2^31) >> 32, sat.   (saturating_rounding_doubling_high_mul)
+/// VAND      q1, q0, −right  ; sign bit of x, only when right > 0
+/// VSHR.S32  q1, q1, #31     ; −1 for x < 0, else 0
+/// VQADD     q0, q0, q1      ; x − 1 for negative x
+/// VRSHL.S32 q0, −right      ; (x + 2^(right−1)) >> right   (rounding_divide_by_pot)
+/// VQADD.S32 q0, q0, zp      ; saturating_add(zero_point)
+/// VMAX/VMIN q0, min, max    ; clamp
+/// VSTRB.32  out[4] ← q0     ; the low byte of each lane
+/// ```
+///
+/// `VQRDMULH` equals SRDHM bit for bit: both are `⌊(x·m + 2^30) / 2^31⌋` (TFLite's
+/// truncation of `x·m + 1 − 2^30` toward zero for negative products is the same floor),
+/// with the one overflow, `MIN·MIN`, saturated to `MAX` by both. `VRSHL` rounds ties up;
+/// subtracting 1 from negative `x` first turns that into ties away from zero, as
+/// `rounding_divide_by_pot` rounds (a non-tie cannot cross a rounding boundary by 2^−right,
+/// and `MIN − 1` saturates to `MIN`, which is exact after the shift anyway).
+#[inline(never)]
+pub(crate) fn requantize_i8_double(
+    acc: &[i32],
+    multiplier: mote_core::quant::QuantizedMultiplier,
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let n = acc.len().min(out.len());
+    if n == 0 {
+        return;
+    }
+    let shift = multiplier.shift(); // in [−31, 30]
+    let left = shift.max(0);
+    let neg_right = shift.min(0); // −right
+    let bounds = [i32::from(min), i32::from(max.max(min))];
+    // SAFETY: the loop reads `n` i32 from `acc` (16 bytes per iteration, 4-aligned as
+    // `vldrw.32` needs; the last iteration predicated to the remaining lanes) and writes
+    // `n` bytes to `out` (`vstrb.32`, 4 per iteration, predicated likewise), both within
+    // the slices (`n ≤` both lengths); `bounds` is read (8 bytes). MVE is present.
+    // Registers written: the pointer copies, `lr`, `q0`, `q1` (`s0`–`s7`) and `q5`–`q7`
+    // (`s20`–`s31`); no stack.
+    unsafe {
+        asm!(
+            "ldrd {t}, {u}, [{bounds}]",
+            "vdup.32 q6, {t}",
+            "vdup.32 q7, {u}",
+            "vdup.32 q5, {nr}",
+            "dlstp.32 lr, {n}",
+            "2:",
+            "vldrw.u32 q0, [{acc}], #16",
+            "vqshl.s32 q0, {left}",
+            "vqrdmulh.s32 q0, q0, {m}",
+            "vand q1, q0, q5",
+            "vshr.s32 q1, q1, #31",
+            "vqadd.s32 q0, q0, q1",
+            "vrshl.s32 q0, {nr}",
+            "vqadd.s32 q0, q0, {zp}",
+            "vmax.s32 q0, q0, q6",
+            "vmin.s32 q0, q0, q7",
+            // The narrowing store takes a low register (r0–r7) as its base.
+            "vstrb.32 q0, [r1], #4",
+            "letp lr, 2b",
+            bounds = in(reg) bounds.as_ptr(),
+            t = out(reg) _,
+            u = out(reg) _,
+            n = in(reg) n,
+            acc = inout(reg) acc.as_ptr() => _,
+            inout("r1") out.as_mut_ptr() => _,
+            left = in(reg) left,
+            m = in(reg) multiplier.multiplier(),
+            nr = in(reg) neg_right,
+            zp = in(reg) zero_point,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `Σ a[i]·b[i]` over the common length with fused multiply-adds on four lanes.
+///
+/// Lane `j` sums the products `i ≡ j (mod 4)` in order of `i` (`VFMA.F32`, each product
+/// added unrounded); the lanes are combined as `(l0 + l2) + (l1 + l3)`. Agrees with the
+/// scalar path within the tolerance in the module docs.
+#[cfg(mote_arm_mve_fp)]
+#[inline(never)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let mut l = [0.0f32; 4];
+    // SAFETY: the loop reads `n` floats from each of `a` and `b` (4 per iteration, the
+    // last predicated to the remaining lanes), within both slices (`n ≤` both lengths);
+    // `vldrw.u32` needs 4-byte alignment, which `f32` slices have. MVE with floating
+    // point is present (`mote_arm_mve_fp`). Registers written: the pointers (discarded
+    // copies), `lr`, `q0`–`q2` (`s0`–`s11`); memory written: the four lane sums, into
+    // `l` (16 bytes, 4-aligned as `vstrw.32` needs); no stack.
+    unsafe {
+        asm!(
+            "vmov.i32 q2, #0",
+            "dlstp.32 lr, {n}",
+            "2:",
+            "vldrw.u32 q0, [{a}], #16",
+            "vldrw.u32 q1, [{b}], #16",
+            "vfma.f32 q2, q0, q1",
+            "letp lr, 2b",
+            "vstrw.32 q2, [{l}]",
+            n = in(reg) n,
+            a = inout(reg) a.as_ptr() => _,
+            b = inout(reg) b.as_ptr() => _,
+            l = in(reg) l.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            options(nostack),
+        );
+    }
+    (l[0] + l[2]) + (l[1] + l[3])
+}
+
+/// Columns of the panel the MVE tile takes: one `q` register of four floats per row.
+#[cfg(mote_arm_mve_fp)]
+pub(crate) const TILE_W: usize = 4;
+/// Most rows of the MVE tile: four accumulators `q4`–`q7`, beside `q0` for the panel row.
+#[cfg(mote_arm_mve_fp)]
+pub(crate) const TILE_R: usize = 4;
+
+/// The Helium version of [`scalar::tile`](super::scalar::tile) for `W = 4` and
+/// `R ≤ 4`, same contract.
+///
+/// Each step `p` loads panel row `p` (four floats) into `q0` and, for each row `i`,
+/// `A[i][p]` into a core register, then `qᵢ ← qᵢ + q0·A[i][p]` (`VFMA.F32` by a
+/// scalar, fused): each accumulator sums its `k` products in order of `p`, like the
+/// scalar tile but unrounded. Rows `R..4` recompute row `R − 1` (the loop is one fixed
+/// block; their results are dropped), so nothing outside the caller's rows is read. The
+/// sums leave the block through a 4 × 4 array on the stack (`VSTRW.32`: no register
+/// class reaches the `s` registers from stable Rust on this target); scaling by `α` and the
+/// update of `C` are the scalar tile's, in Rust.
+///
+/// # Safety
+///
+/// As for the scalar tile with `W = 4`, and `1 ≤ R ≤ 4`.
+#[cfg(mote_arm_mve_fp)]
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn tile<const R: usize>(
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    panel: &[f32],
+    alpha: f32,
+    update: Update,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+    nr: usize,
+) {
+    debug_assert!((1..=TILE_R).contains(&R) && nr <= TILE_W && panel.len() % TILE_W == 0);
+    let kc = panel.len() / TILE_W;
+    let mut acc = [[0.0f32; TILE_W]; TILE_R];
+    if kc > 0 {
+        let row = |i: usize| a.as_ptr().wrapping_add(i.min(R - 1) * rsa);
+        // SAFETY: the loop runs `kc ≥ 1` times (`DLSTP.32` over the panel's `4·kc`
+        // floats: every iteration has its four lanes active; `DLS`/`LE` would need the
+        // separate `lob` feature to assemble). Step `p`
+        // reads panel floats `4p..4p + 4` (inside `panel`, `kc·4` long, 4-byte aligned as
+        // every `f32`) and, for row pointers `a + min(i, R − 1)·rsa`, the float at byte
+        // offset `4·p·csa`: element `min(i, R − 1)·rsa + p·csa` of `a`, in bounds by the
+        // caller's contract (`i < R`, `p < kc`). MVE with floating point is present.
+        // Registers written: the declared ones only (`lr`, the offset and panel
+        // copies, the temporary, `q0` as `s0`–`s3`, `q4`–`q7` as `s16`–`s31`); memory
+        // written: the 4 × 4 sums into `acc` (64 bytes, 4-aligned); no stack.
+        unsafe {
+            asm!(
+                "vmov.i32 q4, #0",
+                "vmov.i32 q5, #0",
+                "vmov.i32 q6, #0",
+                "vmov.i32 q7, #0",
+                "dlstp.32 lr, {lanes}",
+                "2:",
+                "vldrw.u32 q0, [{panel}], #16",
+                "ldr {t}, [{a0}, {off}]",
+                "vfma.f32 q4, q0, {t}",
+                "ldr {t}, [{a1}, {off}]",
+                "vfma.f32 q5, q0, {t}",
+                "ldr {t}, [{a2}, {off}]",
+                "vfma.f32 q6, q0, {t}",
+                "ldr {t}, [{a3}, {off}]",
+                "vfma.f32 q7, q0, {t}",
+                "add {off}, {off}, {step}",
+                "letp lr, 2b",
+                "vstrw.32 q4, [{acc}]",
+                "vstrw.32 q5, [{acc}, #16]",
+                "vstrw.32 q6, [{acc}, #32]",
+                "vstrw.32 q7, [{acc}, #48]",
+                acc = in(reg) acc.as_mut_ptr(),
+                lanes = in(reg) panel.len(),
+                panel = inout(reg) panel.as_ptr() => _,
+                a0 = in(reg) row(0),
+                a1 = in(reg) row(1),
+                a2 = in(reg) row(2),
+                a3 = in(reg) row(3),
+                off = inout(reg) 0usize => _,
+                step = in(reg) csa.wrapping_mul(4),
+                t = out(reg) _,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+    }
+    for (i, acc_i) in acc.iter().enumerate().take(R) {
+        for (j, &x) in acc_i.iter().enumerate().take(nr) {
+            let at = i * rsc + j * csc;
+            debug_assert!(at < c.len());
+            // SAFETY: i < R, j < nr: in bounds by the caller's contract.
+            let cij = unsafe { c.get_unchecked_mut(at) };
+            let v = alpha * x;
+            *cij = match update {
+                Update::Overwrite => v,
+                Update::Scale(beta) => v + beta * *cij,
+                Update::Accumulate => *cij + v,
+            };
+        }
+    }
+}
