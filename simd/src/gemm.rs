@@ -413,7 +413,9 @@ fn blocked_in<const MR: usize, const W: usize>(
 ) {
     let (m, k, n) = (c.rows, a.cols, c.cols);
     let nc_max = (bufs.b.len() / (KC * W)).max(1) * W;
-    let pack_a = bufs.a.len() >= MC * KC;
+    // Packing A pays when each micro-panel then meets several panels of B; with one
+    // panel (n ≤ W, as in most convolutions' GEMMs) it would be a copy for nothing.
+    let pack_a = bufs.a.len() >= MC * KC && n > W;
     for pc in (0..k).step_by(KC) {
         let kc = KC.min(k - pc);
         let update = if pc == 0 {
