@@ -74,6 +74,31 @@ pub fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) -> Result
     Ok(arch::dot_i8_offset(x, x_offset, w, w_offset))
 }
 
+/// `Σ (x[i] + x_offset)·(w[i] + w_offset)` for int16 activations and int8 weights, in
+/// a wrapping `i64` accumulator: the inner loop of the 16x8 kernels (TFLite's int16
+/// activations with int8 weights and int64 accumulators). Pass `x_offset =
+/// −input_zero_point` (0 in TFLite's symmetric int16) and `w_offset =
+/// −weights_zero_point`.
+///
+/// Exact on every path: the true sum mod 2^64 (for int16 × int8 data no real sum comes
+/// near it). The x86-64 AVX2 (`vpmaddwd`, sixteen elements per step), Arm DSP (SMLALD,
+/// four per step) and aarch64 NEON (SMULL + SADALP, eight per step) paths take
+/// `x_offset = 0` and weight offsets within their lanes' exact range (every int8 zero
+/// point); other offsets take the scalar path.
+///
+/// ```
+/// // 1000·(2 − 1) + (−300)·(4 − 1) = 1000 − 900
+/// assert_eq!(mote_simd::dot::dot_i16_i8(&[1000, -300], 0, &[2, 4], -1)?, 100);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `LengthMismatch` when the lengths differ.
+#[inline]
+pub fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> Result<i64> {
+    check_len("dot_i16_i8: w", x.len(), w.len())?;
+    Ok(arch::dot_i16_i8(x, x_offset, w, w_offset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,12 +3,13 @@
 //! CPU has, each forced in turn through [`mote_tests::paths::for_each_path`]: the f32
 //! dot product against an f64 reference, the square roots against libm (every path
 //! rounds correctly: bit for bit), the int8 requantisation against
-//! `QuantizedMultiplier::apply` element by element (bit for bit).
+//! `QuantizedMultiplier::apply` element by element (bit for bit), the int16 × int8 dot
+//! product against an i128 reference reduced mod 2^64 (bit for bit).
 //!
 //! Lengths 0, 1, 3, 15, 16, 17, 255 and random ones, sub-slices at every alignment.
 
 use mote_core::quant::{QuantizedMultiplier, Rounding};
-use mote_simd::dot::sdot;
+use mote_simd::dot::{dot_i16_i8, sdot};
 use mote_simd::math::sqrt_in_place;
 use mote_simd::requant::requantize_i8;
 use mote_tests::config;
@@ -125,6 +126,47 @@ fn requantisation_is_exact_on_every_path() {
             let mut got = vec![0i8; n];
             requantize_i8(acc, m, rounding, zero_point, min, max, &mut got).unwrap();
             prop_assert_eq!(got, want);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn int16_int8_dot_is_exact_on_every_path() {
+    let x = prop_oneof![4 => any::<i16>(), 1 => Just(i16::MIN), 1 => Just(i16::MAX)];
+    let w = prop_oneof![4 => any::<i8>(), 1 => Just(i8::MIN), 1 => Just(i8::MAX)];
+    let offset = |lanes: bool| {
+        prop_oneof![
+            4 => Just(0i32),
+            2 => -128i32..=128,
+            1 => prop::sample::select(if lanes {
+                vec![16256, -16256, 16257, -16257, 32640, -32640, 32641, -32641]
+            } else {
+                vec![1, -1, 32767, -32768]
+            }),
+            1 => any::<i32>(),
+        ]
+    };
+    let case = len().prop_flat_map(move |n| {
+        (
+            prop::collection::vec(x.clone(), n + 3),
+            prop::collection::vec(w.clone(), n + 3),
+            0..4usize,
+            0..4usize,
+            Just(n),
+        )
+    });
+    on_every_path(
+        512,
+        (case, offset(false), offset(true)),
+        |((xs, ws, sx, sw, n), xo, wo)| {
+            let (x, w) = (&xs[sx..sx + n], &ws[sw..sw + n]);
+            let exact: i128 = x
+                .iter()
+                .zip(w)
+                .map(|(&a, &b)| (a as i128 + xo as i128) * (b as i128 + wo as i128))
+                .sum();
+            prop_assert_eq!(dot_i16_i8(x, xo, w, wo).unwrap(), exact as i64);
             Ok(())
         },
     );

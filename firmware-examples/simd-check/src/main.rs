@@ -33,7 +33,7 @@ use core::hint::black_box;
 use cortex_m_rt::entry;
 use mote_board::{Stopwatch, exit};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
-use mote_simd::dot::{dot_i8, dot_i8_offset, sdot};
+use mote_simd::dot::{dot_i8, dot_i8_offset, dot_i16_i8, sdot};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 use mote_simd::isa::{self, Isa};
 use mote_simd::math::sqrt_in_place;
@@ -69,6 +69,10 @@ const KERNELS: &[Kernel] = &[
     Kernel {
         name: "dot_i8_offset",
         check: check_dot_i8_offset,
+    },
+    Kernel {
+        name: "dot_i16_i8",
+        check: check_dot_i16_i8,
     },
     Kernel {
         name: "sdot",
@@ -254,6 +258,45 @@ fn check_dot_i8_offset(c: &mut Case<'_>) -> bool {
     let (x, w) = (&xb[xs..xs + n], &wb[ws..ws + n]);
     let want = on(Isa::Scalar, || dot_i8_offset(x, xo, w, wo)).ok();
     let got = on(c.path, || dot_i8_offset(x, xo, w, wo)).ok();
+    let ok = want.is_some() && got == want;
+    if !ok && c.log {
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: len {=usize}, offsets {=i32} {=i32}: got {} want {}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            xo,
+            wo,
+            got,
+            want
+        );
+    }
+    ok
+}
+
+fn check_dot_i16_i8(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let (mut lo, mut hi, mut wb) = (
+        [0i8; MAX_LEN + PAD],
+        [0i8; MAX_LEN + PAD],
+        [0i8; MAX_LEN + PAD],
+    );
+    c.bytes(&mut lo);
+    c.bytes(&mut hi);
+    c.bytes(&mut wb);
+    // int16 inputs from two byte streams: extremes, −32768 runs and small values too.
+    let mut xb = [0i16; MAX_LEN + PAD];
+    for ((x, &l), &h) in xb.iter_mut().zip(&lo).zip(&hi) {
+        *x = i16::from_le_bytes([l as u8, h as u8]);
+    }
+    let (xs, ws) = (c.start(), c.start());
+    // Mostly a zero input offset (the vector paths' case), sometimes any.
+    let xo = if c.rng.below(4) == 0 { c.offset() } else { 0 };
+    let wo = c.offset();
+    let (x, w) = (&xb[xs..xs + n], &wb[ws..ws + n]);
+    let want = on(Isa::Scalar, || dot_i16_i8(x, xo, w, wo)).ok();
+    let got = on(c.path, || dot_i16_i8(x, xo, w, wo)).ok();
     let ok = want.is_some() && got == want;
     if !ok && c.log {
         defmt::error!(
@@ -563,6 +606,16 @@ fn bench(watch: &Stopwatch) {
                 i as f32 / n as f32
             );
         }
+        let x16: [i16; 784] = core::array::from_fn(|k| (x[k] as i16) * 181);
+        let i = count(64, &mut || {
+            black_box(dot_i16_i8(black_box(&x16), 0, black_box(&w), 0).ok());
+        });
+        defmt::info!(
+            "bench {=str}: dot_i16_i8 784: {=u32} instructions ({=f32} per MAC)",
+            path.name(),
+            i,
+            i as f32 / 784.0
+        );
         let i = count(64, &mut || {
             black_box(dot_i8(black_box(&x), black_box(&w)).ok());
         });

@@ -276,6 +276,38 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
     body.wrapping_add(scalar::dot_i8_offset(xr, x_offset, wr, w_offset))
 }
 
+/// `Σ x[i]·(w[i] + w_offset)` in 64 bits (see [`scalar::dot_i16_i8`] with
+/// `x_offset = 0`), `w_offset` in [`OFFSET_MIN`, `OFFSET_MAX`] (callers check): eight
+/// elements per step, the weights widened with the offset to i16 lanes (SXTL + ADD),
+/// multiplied with the inputs into i32 lanes (SMULL; each product below 2^30, exact)
+/// and added pairwise into two i64 lanes (SADALP) — exact.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(crate) fn dot_i16_i8(x: &[i16], w: &[i8], w_offset: i32) -> i64 {
+    use core::arch::aarch64::{
+        vaddq_s64, vdupq_n_s64, vgetq_lane_s64, vld1q_s16, vmull_high_s16, vpadalq_s32,
+    };
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&w_offset));
+    // In range, so the cast is exact.
+    let wo = vdupq_n_s16(w_offset as i16);
+    let (xc, wc) = (x.chunks_exact(8), w.chunks_exact(8));
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    let (mut acc0, mut acc1) = (vdupq_n_s64(0), vdupq_n_s64(0));
+    for (xs, ws) in xc.zip(wc) {
+        // SAFETY: `xs` holds 8 i16s, `ws` 8 bytes.
+        let (xv, wv) = unsafe { (vld1q_s16(xs.as_ptr()), vld1_s8(ws.as_ptr())) };
+        let wl = vaddq_s16(vmovl_s8(wv), wo);
+        acc0 = vpadalq_s32(
+            acc0,
+            core::arch::aarch64::vmull_s16(vget_low_s16(xv), vget_low_s16(wl)),
+        );
+        acc1 = vpadalq_s32(acc1, vmull_high_s16(xv, wl));
+    }
+    let acc = vaddq_s64(acc0, acc1);
+    let body = vgetq_lane_s64::<0>(acc).wrapping_add(vgetq_lane_s64::<1>(acc));
+    body.wrapping_add(scalar::dot_i16_i8(xr, 0, wr, w_offset))
+}
+
 /// `acc[l] + Σ_{j<4} a[4l + j]·b[4l + j]` for each i32 lane `l` (SDOT; exact products,
 /// the lane's sum wraps mod 2^32).
 #[cfg(target_feature = "dotprod")]

@@ -137,3 +137,67 @@ pub(crate) fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: i32) ->
     }
     acc.wrapping_add(scalar::dot_i8_offset(xr, x_offset, wr, w_offset))
 }
+
+/// `acc + a_lo·b_lo + a_hi·b_hi` (signed 16-bit lanes) in 64 bits, exactly.
+#[inline(always)]
+fn smlald(a: u32, b: u32, acc: i64) -> i64 {
+    let (mut lo, mut hi) = (acc as u32, (acc >> 32) as u32);
+    // SAFETY: SMLALD reads and writes registers only.
+    unsafe {
+        asm!("smlald {lo}, {hi}, {a}, {b}", lo = inout(reg) lo, hi = inout(reg) hi, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    ((hi as u64) << 32 | lo as u64) as i64
+}
+
+/// `[a.lo, b.lo]`: the bottom halves of two words side by side (PKHBT … LSL #16).
+#[inline(always)]
+fn pkhbt16(a: u32, b: u32) -> u32 {
+    let r: u32;
+    // SAFETY: as for `sxtb16`.
+    unsafe {
+        asm!("pkhbt {r}, {a}, {b}, lsl #16", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    r
+}
+
+/// `[a.hi, b.hi]`: the top halves of two words side by side (PKHTB … ASR #16).
+#[inline(always)]
+fn pkhtb16(a: u32, b: u32) -> u32 {
+    let r: u32;
+    // SAFETY: as for `sxtb16`.
+    unsafe {
+        asm!("pkhtb {r}, {b}, {a}, asr #16", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, options(pure, nomem, nostack))
+    };
+    r
+}
+
+/// Two little-endian `i16`s as a `u32` (`[x0, x1]`, x0 in the bottom half).
+#[inline(always)]
+fn pair(x: &[i16]) -> u32 {
+    match <[i16; 2]>::try_from(x) {
+        Ok([a, b]) => (a as u16 as u32) | ((b as u16 as u32) << 16),
+        Err(_) => 0,
+    }
+}
+
+/// `Σ x[i]·(w[i] + w_offset)` in 64 bits (see [`scalar::dot_i16_i8`] with
+/// `x_offset = 0`), `w_offset` in [`OFFSET_MIN`, `OFFSET_MAX`] (callers check): per four
+/// elements the weights' word gives `[w0, w2]`, `[w1, w3]` with the offset (SXTAB16),
+/// the inputs' two words are re-paired to `[x0, x2]`, `[x1, x3]` (PKHBT, PKHTB), and two
+/// SMLALDs add the four products to the 64-bit accumulator — exact, as every product
+/// fits 31 bits and the accumulator is 64. Not inlined, as [`dot_i8`].
+#[inline(never)]
+pub(crate) fn dot_i16_i8(x: &[i16], w: &[i8], w_offset: i32) -> i64 {
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&w_offset));
+    let wo2 = (w_offset as u16 as u32) * 0x0001_0001;
+    let (xc, wc) = (x.chunks_exact(4), w.chunks_exact(4));
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    let mut acc = 0i64;
+    for (xs, ws) in xc.zip(wc) {
+        let (x01, x23) = (pair(&xs[..2]), pair(&xs[2..]));
+        let wv = word(ws);
+        acc = smlald(pkhbt16(x01, x23), sxtab16(wo2, wv), acc);
+        acc = smlald(pkhtb16(x01, x23), sxtab16_ror8(wo2, wv), acc);
+    }
+    acc.wrapping_add(scalar::dot_i16_i8(xr, 0, wr, w_offset))
+}

@@ -390,3 +390,48 @@ pub(crate) unsafe fn tile<const R: usize>(
         }
     }
 }
+
+/// `Σ x[i]·(w[i] + w_offset)` over the common length in 64 bits (see
+/// [`scalar::dot_i16_i8`](super::scalar::dot_i16_i8) with `x_offset = 0`), `w_offset` in
+/// the DSP path's 16-bit-lane range (callers check).
+///
+/// Eight elements per step: `VLDRH.16` the inputs, `VLDRB.S16` the weights (each byte
+/// sign-extended into a 16-bit lane), `VADD.I16` the offset (exact: `w + w_offset` fits
+/// the lane), `VMLALDAVA.S16` adds the eight exact products to the 64-bit accumulator
+/// `r1:r0`. Exact: the true sum mod 2^64, as the scalar reference.
+#[inline(never)]
+pub(crate) fn dot_i16_i8(x: &[i16], w: &[i8], w_offset: i32) -> i64 {
+    let n = x.len().min(w.len());
+    if n == 0 {
+        return 0;
+    }
+    let (mut lo, mut hi) = (0u32, 0u32);
+    // SAFETY: the loop reads `n` i16s from `x` and `n` bytes from `w` (8 per iteration,
+    // the last one predicated to the remaining lanes, whose inactive lanes access no
+    // memory), all within the slices (`n ≤` both lengths). MVE is present (this module
+    // is compiled only for targets that have it). Registers written: the two pointers
+    // (discarded copies), `r0`/`r1` (the 64-bit sum; VMLALDAVA needs an even/odd pair),
+    // `lr` and `q0`/`q1` (`s0`–`s7`), all declared; no stack, no memory written.
+    unsafe {
+        asm!(
+            "dlstp.16 lr, {n}",
+            "2:",
+            "vldrh.16 q0, [{x}], #16",
+            "vldrb.s16 q1, [{w}], #8",
+            "vadd.i16 q1, q1, {wo}",
+            "vmlaldava.s16 r0, r1, q0, q1",
+            "letp lr, 2b",
+            n = in(reg) n,
+            x = inout(reg) x.as_ptr() => _,
+            w = inout(reg) w.as_ptr() => _,
+            wo = in(reg) w_offset,
+            inout("r0") lo,
+            inout("r1") hi,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    (((hi as u64) << 32) | lo as u64) as i64
+}

@@ -334,3 +334,41 @@ pub(crate) fn requantize_i8(
     }
     scalar::requantize_i8(acc, multiplier, rounding, zero_point, min, max, out);
 }
+
+/// The int16 × int8 dot product with offsets, wrapping in i64 (see
+/// [`scalar::dot_i16_i8`]). The vector paths take `x_offset = 0` (TFLite's int16
+/// activations are symmetric) and weight offsets that keep their lanes exact.
+#[inline]
+pub(crate) fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> i64 {
+    if x_offset == 0 {
+        #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+        if x.len() >= 16
+            && (x86_avx2::OFFSET16_MIN..=x86_avx2::OFFSET16_MAX).contains(&w_offset)
+            && x86_avx2::available()
+        {
+            // SAFETY: AVX2 is present (checked), the offset within its range.
+            return unsafe { x86_avx2::dot_i16_i8(x, w, w_offset) };
+        }
+        #[cfg(all(target_arch = "arm", mote_arm_mve))]
+        if x.len() >= arm_mve::MIN_LEN
+            && (arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX).contains(&w_offset)
+            && mve()
+        {
+            return arm_mve::dot_i16_i8(x, w, w_offset);
+        }
+        #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+        if x.len() >= 4 && (arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX).contains(&w_offset) && dsp()
+        {
+            return arm_dsp::dot_i16_i8(x, w, w_offset);
+        }
+        #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+        if x.len() >= 8
+            && (aarch64_neon::OFFSET_MIN..=aarch64_neon::OFFSET_MAX).contains(&w_offset)
+            && neon()
+        {
+            // SAFETY: NEON is present (compiled for it).
+            return unsafe { aarch64_neon::dot_i16_i8(x, w, w_offset) };
+        }
+    }
+    scalar::dot_i16_i8(x, x_offset, w, w_offset)
+}

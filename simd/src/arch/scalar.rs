@@ -172,3 +172,16 @@ pub(crate) fn requantize_i8(
         *y = r.clamp(lo, hi) as i8;
     }
 }
+
+/// `Σ (x[i] + x_offset)·(w[i] + w_offset)` over the common length (callers check that
+/// the lengths agree), every operation wrapping in `i64`: the true sum mod 2^64, so the
+/// 16x8 kernels' int64 accumulator exactly (for int16 activations and int8 weights the
+/// products are below 2^26 and no real sum wraps).
+#[inline]
+pub(crate) fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> i64 {
+    x.iter().zip(w).fold(0i64, |acc, (&x, &w)| {
+        let x = i64::from(x).wrapping_add(i64::from(x_offset));
+        let w = i64::from(w).wrapping_add(i64::from(w_offset));
+        acc.wrapping_add(x.wrapping_mul(w))
+    })
+}

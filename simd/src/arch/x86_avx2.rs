@@ -126,6 +126,65 @@ pub(crate) const OFFSET_MIN: i32 = i16::MIN as i32 + 128;
 /// The largest offset whose sums with every `i8` fit an `i16` lane: 32767 − 127.
 pub(crate) const OFFSET_MAX: i32 = i16::MAX as i32 - 127;
 
+/// The smallest weight offset [`dot_i16_i8`] takes: `|w + w_offset| ≤ 2^14`, so that a
+/// pair of products stays below 2^30 in its i32 lane.
+pub(crate) const OFFSET16_MIN: i32 = -(1 << 14) + 128;
+/// The largest weight offset [`dot_i16_i8`] takes (see [`OFFSET16_MIN`]).
+pub(crate) const OFFSET16_MAX: i32 = (1 << 14) - 128;
+
+/// The AVX2 version of [`scalar::dot_i16_i8`](super::scalar::dot_i16_i8) for
+/// `x_offset = 0` and `w_offset` in [`OFFSET16_MIN`, `OFFSET16_MAX`] (the dispatcher
+/// sends others to the scalar path): sixteen elements per step, the weights widened to
+/// 16-bit lanes with the offset, `vpmaddwd` into eight i32 lanes (each a pair of
+/// products, below 2^30 in magnitude: exact), widened to i64 and added to four i64
+/// accumulators — exact.
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn dot_i16_i8(x: &[i16], w: &[i8], w_offset: i32) -> i64 {
+    use core::arch::x86_64::{
+        __m128i, __m256i, _mm_loadu_si128, _mm256_add_epi16, _mm256_add_epi64,
+        _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_cvtepi32_epi64,
+        _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi16,
+        _mm256_setzero_si256, _mm256_storeu_si256,
+    };
+    debug_assert!((OFFSET16_MIN..=OFFSET16_MAX).contains(&w_offset));
+    let n = x.len().min(w.len());
+    let body = n - n % 16;
+    // In range, so the cast is exact.
+    let wo = _mm256_set1_epi16(w_offset as i16);
+    let (mut acc0, mut acc1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 16 ≤ body ≤ both lengths: sixteen readable elements each.
+        let (xv, wv) = unsafe {
+            (
+                _mm256_loadu_si256(x.as_ptr().add(i).cast::<__m256i>()),
+                _mm_loadu_si128(w.as_ptr().add(i).cast::<__m128i>()),
+            )
+        };
+        let pairs = _mm256_madd_epi16(xv, _mm256_add_epi16(_mm256_cvtepi8_epi16(wv), wo));
+        acc0 = _mm256_add_epi64(acc0, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(pairs)));
+        acc1 = _mm256_add_epi64(
+            acc1,
+            _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(pairs)),
+        );
+        i += 16;
+    }
+    let mut lanes = [0i64; 4];
+    // SAFETY: `lanes` holds 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), _mm256_add_epi64(acc0, acc1)) };
+    let sum = lanes.iter().fold(0i64, |s, &l| s.wrapping_add(l));
+    sum.wrapping_add(super::scalar::dot_i16_i8(
+        &x[body..n],
+        0,
+        &w[body..n],
+        w_offset,
+    ))
+}
+
 #[inline]
 #[target_feature(enable = "avx2")]
 fn dot_i8_lanes(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32) -> i32 {
