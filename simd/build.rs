@@ -20,6 +20,15 @@
 //! `-C target-cpu=cortex-m55` / `cortex-m85`. Its floating-point half (the f32 kernels:
 //! `VFMA.F32` on vectors) is `cfg(mote_arm_mve_fp)`: `+mve.fp` (which implies `+mve`) or
 //! those two CPUs; `+mve` alone is integer Helium.
+//!
+//! The Cortex-M FPU path (the f32 GEMM tile with `VFMA.F32` on the `s` registers) is
+//! `cfg(mote_arm_fpu)`: bare-metal hard-float M-profile targets (`target_os = "none"`,
+//! `target_abi = "eabihf"`, `thumbv7em-*` or `thumbv8m.main-*`), whose FPUs (FPv4-SP on
+//! the M4F, FPv5 on the M7/M33/M55/M85) all have fused multiply-add. rustc does set
+//! `target_abi` for these targets, but not which FPU: the A-profile `armv7a-none-eabihf`
+//! (VFPv3-D16, no `VFMA`) is why the triple is checked too. Soft-float targets
+//! (`thumbv7em-none-eabi`: DSP without FPU registers) never get it.
+//!
 //! `MOTE_SIMD_SCALAR=1` in the environment of the build forces the scalar path.
 
 use std::env;
@@ -28,6 +37,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mote_arm_dsp)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_mve)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_mve_fp)");
+    println!("cargo::rustc-check-cfg=cfg(mote_arm_fpu)");
     println!("cargo::rerun-if-env-changed=MOTE_SIMD_SCALAR");
     let target = env::var("TARGET").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -36,6 +46,14 @@ fn main() {
     let forced_scalar = env::var_os("MOTE_SIMD_SCALAR").is_some_and(|v| v != "0");
     if arch != "arm" || forced_scalar {
         return;
+    }
+    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let abi = env::var("CARGO_CFG_TARGET_ABI").unwrap_or_default();
+    if os == "none"
+        && abi == "eabihf"
+        && (target.starts_with("thumbv7em-") || target.starts_with("thumbv8m.main-"))
+    {
+        println!("cargo::rustc-cfg=mote_arm_fpu");
     }
     let always = ["thumbv7em", "armv7-", "armv7a-", "armv7r-", "thumbv7neon-"];
     let has_feature = features.split(',').any(|f| f == "dsp");

@@ -2,7 +2,7 @@
 //!
 //! Every micro-kernel has a scalar reference that is always compiled, and one path per
 //! instruction set it has been written for. The paths of one architecture form a
-//! ladder (x86-64: scalar < AVX2+FMA < AVX-512; 32-bit Arm: scalar < DSP < Helium;
+//! ladder (x86-64: scalar < AVX2+FMA < AVX-512; 32-bit Arm: scalar < FPU < DSP < Helium;
 //! aarch64: scalar < NEON < NEON+dotprod). A micro-kernel takes the highest rung that
 //! is (1) compiled for this target, (2) present on this CPU and (3) not above the
 //! [`limit`] a caller set, falling back rung by rung where it has no path of its own.
@@ -11,7 +11,7 @@
 //! feature (chosen at compile time, see `simd/build.rs`). Present: x86-64 probes CPUID
 //! once and caches the answer; Arm paths compiled in are present by definition. Limit:
 //! [`set_limit`] at run time, or with the `std` feature the `MOTE_SIMD` environment
-//! variable (`scalar`, `avx2`, `avx512`, `dsp`, `mve`, `neon`, `dotprod`), read once at
+//! variable (`scalar`, `avx2`, `avx512`, `fpu`, `dsp`, `mve`, `neon`, `dotprod`), read once at
 //! first use — how tests and benchmarks run every path of one binary in turn.
 //!
 //! On bare metal (`target_os = "none"`) the limit is honoured only with the
@@ -37,18 +37,27 @@ use core::sync::atomic::{AtomicU8, Ordering};
 pub enum Isa {
     /// The portable reference, on every target.
     Scalar = 1,
+    /// The single-precision FPU of bare-metal hard-float Cortex-M cores (M4F, M7, M33,
+    /// M55, M85): the f32 GEMM tile with `VFMA.F32` in the 32 `s` registers.
+    ///
+    /// A rung of its own, below [`ArmDsp`](Isa::ArmDsp), because the two extensions are
+    /// independent: `thumbv7em-none-eabi` has DSP and no FPU registers (so no `ArmFpu`
+    /// compiled), an M33 built without `+dsp` may have the FPU and no DSP. Below DSP, so
+    /// that on the M55 the ladder stays scalar < FPU < DSP < Helium and Helium's f32
+    /// tile (a higher rung) still wins there; capping at `dsp` keeps the FPU tile.
+    ArmFpu = 2,
     /// 32-bit Arm DSP extension (SMLAD, SXTB16, SEL, SSAT): Cortex-M4/M7/M33/M55, Armv7-A.
-    ArmDsp = 2,
+    ArmDsp = 3,
     /// Arm Helium (M-profile vector extension, MVE): Cortex-M55/M85.
-    ArmMve = 3,
+    ArmMve = 4,
     /// aarch64 Advanced SIMD (NEON).
-    Neon = 4,
+    Neon = 5,
     /// aarch64 NEON with the dot-product extension (SDOT/UDOT).
-    NeonDotprod = 5,
+    NeonDotprod = 6,
     /// x86-64 AVX2 with FMA.
-    Avx2 = 6,
+    Avx2 = 7,
     /// x86-64 AVX-512 (F, BW, VL, DQ) with FMA.
-    Avx512 = 7,
+    Avx512 = 8,
 }
 
 impl Isa {
@@ -56,6 +65,7 @@ impl Isa {
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
+            Isa::ArmFpu => "fpu",
             Isa::ArmDsp => "dsp",
             Isa::ArmMve => "mve",
             Isa::Neon => "neon",
@@ -74,20 +84,22 @@ impl Isa {
     const fn from_u8(v: u8) -> Option<Isa> {
         match v {
             1 => Some(Isa::Scalar),
-            2 => Some(Isa::ArmDsp),
-            3 => Some(Isa::ArmMve),
-            4 => Some(Isa::Neon),
-            5 => Some(Isa::NeonDotprod),
-            6 => Some(Isa::Avx2),
-            7 => Some(Isa::Avx512),
+            2 => Some(Isa::ArmFpu),
+            3 => Some(Isa::ArmDsp),
+            4 => Some(Isa::ArmMve),
+            5 => Some(Isa::Neon),
+            6 => Some(Isa::NeonDotprod),
+            7 => Some(Isa::Avx2),
+            8 => Some(Isa::Avx512),
             _ => None,
         }
     }
 }
 
 /// Every path, in ladder order within each architecture.
-pub const ALL: [Isa; 7] = [
+pub const ALL: [Isa; 8] = [
     Isa::Scalar,
+    Isa::ArmFpu,
     Isa::ArmDsp,
     Isa::ArmMve,
     Isa::Neon,
@@ -103,13 +115,30 @@ pub const fn compiled() -> &'static [Isa] {
     {
         &[Isa::Scalar, Isa::Avx2, Isa::Avx512]
     }
-    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    #[cfg(all(target_arch = "arm", mote_arm_mve, mote_arm_fpu))]
+    {
+        &[Isa::Scalar, Isa::ArmFpu, Isa::ArmDsp, Isa::ArmMve]
+    }
+    #[cfg(all(target_arch = "arm", mote_arm_mve, not(mote_arm_fpu)))]
     {
         &[Isa::Scalar, Isa::ArmDsp, Isa::ArmMve]
     }
-    #[cfg(all(target_arch = "arm", mote_arm_dsp, not(mote_arm_mve)))]
+    #[cfg(all(target_arch = "arm", mote_arm_dsp, not(mote_arm_mve), mote_arm_fpu))]
+    {
+        &[Isa::Scalar, Isa::ArmFpu, Isa::ArmDsp]
+    }
+    #[cfg(all(
+        target_arch = "arm",
+        mote_arm_dsp,
+        not(mote_arm_mve),
+        not(mote_arm_fpu)
+    ))]
     {
         &[Isa::Scalar, Isa::ArmDsp]
+    }
+    #[cfg(all(target_arch = "arm", mote_arm_fpu, not(mote_arm_dsp)))]
+    {
+        &[Isa::Scalar, Isa::ArmFpu]
     }
     #[cfg(all(
         target_arch = "aarch64",
@@ -130,6 +159,7 @@ pub const fn compiled() -> &'static [Isa] {
     #[cfg(not(any(
         all(target_arch = "x86_64", not(target_os = "none")),
         all(target_arch = "arm", mote_arm_dsp),
+        all(target_arch = "arm", mote_arm_fpu),
         all(target_arch = "aarch64", target_feature = "neon")
     )))]
     {
@@ -245,7 +275,7 @@ pub(crate) fn at_least(isa: Isa) -> bool {
     #[cfg(not(all(target_os = "none", not(feature = "path-select"))))]
     {
         let v = ACTIVE.load(Ordering::Relaxed);
-    if v == 0 {
+        if v == 0 {
             return refresh() >= isa;
         }
         v >= isa as u8

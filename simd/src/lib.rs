@@ -21,6 +21,7 @@
 //! | x86-64 AVX2 + FMA | at run time (CPUID) | GEMM tile (6 × 16), f32 dot, square root, int8 dot products | int8 bit for bit; f32 fused, within the tile's / dot's rounding |
 //! | x86-64 AVX-512 | at run time (CPUID) | GEMM tile (6 × 32) | fused, as AVX2 (not run on this project's machines: none has AVX-512) |
 //! | aarch64 NEON (`+dotprod`: SDOT) | at compile time | GEMM tile (4 × 4/8/16), f32 dot, square root, int8 dot products | int8 bit for bit; f32 fused, same bits as AVX2 |
+//! | Cortex-M FPU (bare-metal hard-float Cortex-M4F/M7/M33/M55/M85) | at compile time (`simd/build.rs`) | GEMM tile (4 × 4, `VFMA.F32` in the `s` registers) | fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
 //! | Arm DSP (Cortex-M4/M7/M33/M55, Armv7-A/R) | at compile time (`simd/build.rs`) | int8 dot products | bit for bit |
 //! | Arm Helium, MVE (Cortex-M55/M85, `+mve` / `+mve.fp`) | at compile time (`simd/build.rs`) | int8 dot products, requantisation; with `+mve.fp` the f32 dot and the 4 × 4 GEMM tile | int8 bit for bit; f32 fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
 //!

@@ -1,28 +1,31 @@
 //! `simd-check`: every mote-simd micro-kernel on every instruction-set path compiled into
 //! this firmware, against the scalar path, on the device.
 //!
-//! For each path of [`isa::compiled`] above the scalar one (Cortex-M4F: DSP; Cortex-M55:
-//! DSP and Helium), each kernel of [`KERNELS`] runs [`CASES`] generated cases twice — with
-//! the paths capped at [`Isa::Scalar`] and at the path under test ([`isa::set_limit`]) —
-//! and the two answers must agree: bit for bit for the integer kernels and the square
-//! root, within the documented tolerance for the f32 dot product and GEMM (fused
-//! multiply-adds; see `simd/src/arch/arm_mve.rs`). The cases come from a seeded xorshift
-//! generator: the lengths 0, 1, 3, 15, 16, 17 and 255 first, then random ones; slices
-//! starting 0 to 3 elements into their buffers (unaligned for the vector loads); uniform,
-//! extreme (−128/127) and constant bytes; offsets at and beyond the edges of every path's
-//! fast range. Each failure is logged with kernel, path and case (the first
-//! [`LOGGED`] per kernel and path; the rest are counted).
+//! For each path of [`isa::compiled`] above the scalar one (Cortex-M4F: FPU and DSP;
+//! Cortex-M55: FPU, DSP and Helium), each kernel of [`KERNELS`] runs [`CASES`] generated
+//! cases twice — with the paths capped at [`Isa::Scalar`] and at the path under test
+//! ([`isa::set_limit`]) — and the two answers must agree: bit for bit for the integer
+//! kernels and the square root, within the documented tolerance for the f32 dot product
+//! and GEMM (fused multiply-adds; see `simd/src/arch/arm_fpu.rs` and `arm_mve.rs`). The
+//! cases come from a seeded xorshift generator: the lengths 0, 1, 3, 15, 16, 17 and 255
+//! first, then random ones; slices starting 0 to 3 elements into their buffers
+//! (unaligned for the vector loads); uniform, extreme (−128/127) and constant bytes;
+//! offsets at and beyond the edges of every path's fast range; GEMM shapes with tiles of
+//! every height and panels of every width, odd and even `k`. Each failure is logged with
+//! kernel, path and case (the first [`LOGGED`] per kernel and path; the rest are
+//! counted).
 //!
 //! Then it counts instructions (SysTick under QEMU's `-icount`, see
 //! [`mote_board::Stopwatch`]) for the int8 dot product with offsets over 784 and 400
-//! elements and the f32 GEMM 32×32×32 on every path, and logs them per MAC.
+//! elements and the f32 GEMM 32×32×32 on every path (and once as a naive triple loop, the
+//! baseline), and logs them per MAC.
 //!
 //! Ends with `simd-check: PASS` (exit 0) or `simd-check: FAIL` with the counts (exit 1).
 //! Adding a kernel to the check is one function and one line of [`KERNELS`].
 //!
 //! ```text
-//! cargo run --release --bin simd-check                                   # Cortex-M4F: scalar vs DSP
-//! cargo run --release --bin simd-check --target thumbv8m.main-none-eabihf # Cortex-M55: scalar vs DSP vs Helium
+//! cargo run --release --bin simd-check                                   # Cortex-M4F: scalar vs FPU vs DSP
+//! cargo run --release --bin simd-check --target thumbv8m.main-none-eabihf # Cortex-M55: scalar vs FPU vs DSP vs Helium
 //! ```
 
 #![no_std]
@@ -349,7 +352,10 @@ const GN: usize = 12;
 const GK: usize = 140;
 
 fn check_sgemm(c: &mut Case<'_>) -> bool {
-    const SHAPES: [(usize, usize, usize); 7] = [
+    // The first shapes, then random ones up to GM × GN × GK. The last three: tiles of 1–3
+    // rows beside full ones (m = 6, 7, 3 → 2, 3, 3 rows left), panels 1–3 columns wide
+    // (n mod 4), odd k (the FPU tile's single last step), a second k block of one.
+    const SHAPES: [(usize, usize, usize); 10] = [
         (1, 1, 1),
         (4, 4, 4),
         (5, 3, 7),
@@ -357,6 +363,9 @@ fn check_sgemm(c: &mut Case<'_>) -> bool {
         (1, 8, 16),
         (8, 1, 16),
         (12, 12, 140),
+        (6, 7, 33),
+        (7, 5, 2),
+        (3, 6, 129),
     ];
     let (m, n, k) = match SHAPES.get(c.index as usize) {
         Some(&s) => s,
@@ -566,12 +575,28 @@ fn check_requant(c: &mut Case<'_>) -> bool {
     ok
 }
 
+/// The f32 GEMM baseline of the bench: `C = A·B` for row-major 32 × 32 matrices, the
+/// textbook triple loop (one dot product per element of `C`, `k` innermost), as LLVM
+/// compiles it for the target (no tiling, no packing, no dispatch).
+#[inline(never)]
+fn naive_sgemm(a: &[f32; 32 * 32], b: &[f32; 32 * 32], c: &mut [f32; 32 * 32]) {
+    for i in 0..32 {
+        for j in 0..32 {
+            let mut s = 0.0f32;
+            for p in 0..32 {
+                s += a[i * 32 + p] * b[p * 32 + j];
+            }
+            c[i * 32 + j] = s;
+        }
+    }
+}
+
 /// Instruction counts per path (per call, averaged over repeated calls, dispatch
 /// included): the int8 dot product with offsets over 784, 400 and 48 elements (dense
 /// rows, and a row of 3 taps × 16 channels of the MNIST CNN's second convolution; offsets
 /// as for an input zero point of −128), the int8 one without offsets, the f32 dot
 /// product (784, 64, 16), the requantisation of 784 accumulators and the f32 GEMM
-/// 32×32×32.
+/// 32×32×32 — that one also as [`naive_sgemm`], once, the baseline of every path.
 fn bench(watch: &Stopwatch) {
     let mut rng = Rng(SEED);
     let (mut x, mut w) = ([0i8; 784], [0i8; 784]);
@@ -584,16 +609,25 @@ fn bench(watch: &Stopwatch) {
         *v = rng.unit();
     }
     let mut c = [0f32; 32 * 32];
+    // SysTick advances once per several instructions: average over repeated calls.
+    let count = |reps: u32, f: &mut dyn FnMut()| {
+        let t = watch.now();
+        for _ in 0..reps {
+            f();
+        }
+        watch.instructions_since(t) / reps
+    };
+    let i = count(8, &mut || {
+        naive_sgemm(black_box(&a), black_box(&b), black_box(&mut c));
+        black_box(&c);
+    });
+    defmt::info!(
+        "bench naive: sgemm 32x32x32: {=u32} instructions ({=f32} per MAC)",
+        i,
+        i as f32 / 32768.0
+    );
     for &path in isa::compiled() {
         isa::set_limit(path);
-        // SysTick advances once per several instructions: average over repeated calls.
-        let count = |reps: u32, f: &mut dyn FnMut()| {
-            let t = watch.now();
-            for _ in 0..reps {
-                f();
-            }
-            watch.instructions_since(t) / reps
-        };
         for n in [784usize, 400, 48] {
             let i = count(64, &mut || {
                 black_box(dot_i8_offset(black_box(&x[..n]), 128, black_box(&w[..n]), 0).ok());

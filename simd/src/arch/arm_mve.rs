@@ -317,7 +317,7 @@ pub(crate) unsafe fn tile<const R: usize>(
     csc: usize,
     nr: usize,
 ) {
-    debug_assert!((1..=TILE_R).contains(&R) && nr <= TILE_W && panel.len() % TILE_W == 0);
+    debug_assert!((1..=TILE_R).contains(&R) && nr <= TILE_W && panel.len().is_multiple_of(TILE_W));
     let kc = panel.len() / TILE_W;
     let mut acc = [[0.0f32; TILE_W]; TILE_R];
     if kc > 0 {

@@ -25,6 +25,7 @@
 //! | aarch64 NEON + dotprod | `aarch64_neon` | at compile time (`target_feature = "dotprod"`) | `dot_i8`, `dot_i8_offset` with SDOT (≥ 16 bytes; any offsets), NEON for the tail |
 //! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding); with `mve_fp` `dot`, `tile` (4 × 4) |
 //! | Arm DSP | `arm_dsp` | at compile time: `cfg(mote_arm_dsp)` (Cortex-M4/M7, Armv8-M Mainline with `+dsp`, Armv7-A/R) | `dot_i8`, `dot_i8_offset` (offsets in ±32640) |
+//! | Cortex-M FPU | `arm_fpu` | at compile time: `cfg(mote_arm_fpu)` (bare-metal hard-float `thumbv7em` / `thumbv8m.main`: Cortex-M4F/M7/M33/M55/M85) | `tile` (4 × 4, `VFMA.F32` on `s` registers; `A` with contiguous rows or columns, else scalar) |
 //! | scalar | `scalar` | always | all |
 //!
 //! The Arm `cfg`s are set by `simd/build.rs` from the target and flags (stable rustc
@@ -37,6 +38,8 @@
 pub(crate) mod aarch64_neon;
 #[cfg(all(target_arch = "arm", mote_arm_dsp))]
 pub(crate) mod arm_dsp;
+#[cfg(all(target_arch = "arm", mote_arm_fpu))]
+pub(crate) mod arm_fpu;
 #[cfg(all(target_arch = "arm", mote_arm_mve))]
 pub(crate) mod arm_mve;
 pub(crate) mod scalar;
@@ -56,6 +59,13 @@ pub(crate) use scalar::Update;
 #[inline(always)]
 fn dsp() -> bool {
     crate::isa::at_least(crate::isa::Isa::ArmDsp)
+}
+
+/// Whether the Cortex-M FPU path may run now (compiled in, and no lower limit set).
+#[cfg(all(target_arch = "arm", mote_arm_fpu))]
+#[inline(always)]
+fn fpu() -> bool {
+    crate::isa::at_least(crate::isa::Isa::ArmFpu)
 }
 
 /// Whether the aarch64 NEON path may run now (compiled in, and no lower limit set).
@@ -186,6 +196,12 @@ pub(crate) unsafe fn tile<const R: usize, const W: usize>(
     if W == arm_mve::TILE_W && R >= 1 && R <= arm_mve::TILE_R && mve() {
         // SAFETY: forwarded from the caller; W = 4 and 1 ≤ R ≤ 4 (checked).
         unsafe { arm_mve::tile::<R>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
+        return;
+    }
+    #[cfg(all(target_arch = "arm", mote_arm_fpu))]
+    if W == arm_fpu::TILE_W && R >= 1 && R <= arm_fpu::TILE_R && fpu() {
+        // SAFETY: forwarded from the caller; W = 4 and 1 ≤ R ≤ 4 (checked).
+        unsafe { arm_fpu::tile::<R>(a, rsa, csa, panel, alpha, update, c, rsc, csc, nr) };
         return;
     }
     // SAFETY: forwarded from the caller.

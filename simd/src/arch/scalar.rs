@@ -52,7 +52,7 @@ pub(crate) unsafe fn tile<const R: usize, const W: usize>(
     csc: usize,
     nr: usize,
 ) {
-    debug_assert!(nr <= W && panel.len() % W == 0);
+    debug_assert!(nr <= W && panel.len().is_multiple_of(W));
     let mut acc = [[0.0f32; W]; R];
     let mut rows = [0usize; R];
     for (i, r) in rows.iter_mut().enumerate() {
