@@ -30,6 +30,9 @@
 //! (`thumbv7em-none-eabi`: DSP without FPU registers) never get it.
 //!
 //! `MOTE_SIMD_SCALAR=1` in the environment of the build forces the scalar path.
+//!
+//! `cfg(mote_thumb)` marks Thumb-2 targets (`thumb*`): hand-written loops there may use
+//! LDRD with any register pair, which A32 (Armv7-A in Arm state) does not allow.
 
 use std::env;
 
@@ -38,6 +41,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(mote_arm_mve)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_mve_fp)");
     println!("cargo::rustc-check-cfg=cfg(mote_arm_fpu)");
+    println!("cargo::rustc-check-cfg=cfg(mote_thumb)");
     println!("cargo::rerun-if-env-changed=MOTE_SIMD_SCALAR");
     let target = env::var("TARGET").unwrap_or_default();
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -54,6 +58,11 @@ fn main() {
         && (target.starts_with("thumbv7em-") || target.starts_with("thumbv8m.main-"))
     {
         println!("cargo::rustc-cfg=mote_arm_fpu");
+    }
+    // Thumb-2 (every Cortex-M target, `thumbv7neon-*`): hand-written loops may use
+    // T32-only register freedom (LDRD with any register pair).
+    if target.starts_with("thumb") {
+        println!("cargo::rustc-cfg=mote_thumb");
     }
     let always = ["thumbv7em", "armv7-", "armv7a-", "armv7r-", "thumbv7neon-"];
     let has_feature = features.split(',').any(|f| f == "dsp");

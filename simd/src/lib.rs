@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`gemm`] | [`sgemm`](gemm::sgemm): `C ← α·A·B + β·C` over strided views, cache-blocked |
 //! | [`dot`] | [`sdot`](dot::sdot): the f32 dot product; [`dot_i8`](dot::dot_i8), [`dot_i8_offset`](dot::dot_i8_offset): the int8 ones (wrapping i32) |
+//! | [`int8`] | the int8 tiles and windows: [`dot_2x2`](int8::dot_2x2), [`dot_1x4`](int8::dot_1x4), [`depthwise`](int8::depthwise), [`window_max`](int8::window_max), [`window_sum`](int8::window_sum) |
 //! | [`math`] | element-wise math over slices ([`sqrt_in_place`](math::sqrt_in_place)) |
 //! | [`requant`] | [`requantize_i8`](requant::requantize_i8): int32 accumulators to int8 (TFLite's multiplier, zero point, clamp), exact |
 //! | [`tune`] | the GEMM's tile and block sizes |
@@ -35,6 +36,7 @@ pub(crate) mod arch;
 
 pub mod dot;
 pub mod gemm;
+pub mod int8;
 pub mod isa;
 pub mod math;
 pub mod requant;

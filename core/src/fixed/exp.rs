@@ -57,6 +57,7 @@ pub const fn exp_on_negative_values<const I: u32>(a: i32) -> i32 {
 
 /// [`exp_on_negative_values`] with the integer bits as a run-time value in `0..=29`
 /// (checked by the callers in this crate).
+#[inline]
 pub(crate) const fn exp_on_negative_values_bits(a: i32, integer_bits: u32) -> i32 {
     let fraction_bits = 31 - integer_bits;
     let one_quarter = constant_pot(fraction_bits, -2);

@@ -31,10 +31,11 @@ pub const fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = a as i64 * b as i64;
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // |ab + nudge| < 2^62 + 2^30: no overflow. Division truncates toward zero.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp's form, `(ab + nudge) / 2^31` truncating with nudge 2^30 (ab ≥ 0) or
+    // 1 − 2^30 (ab < 0), equals `⌊(ab + 2^30) / 2^31⌋` for every product: for ab < 0,
+    // with t = ab + 2^30, trunc((t + 1 − 2^31) / 2^31) = ⌈(t + 1) / 2^31⌉ − 1 = ⌊t / 2^31⌋.
+    // One multiply-accumulate and a shift on a 32-bit core (|ab| ≤ 2^62: no overflow).
+    ((a as i64 * b as i64 + (1i64 << 30)) >> 31) as i32
 }
 
 /// Rounding divide by a power of two: `x / 2^exponent`, rounded to nearest with ties
@@ -116,6 +117,61 @@ pub(crate) const fn constant_pot(fraction_bits: u32, exponent: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// gemmlowp's literal form (nudge by sign, truncating division), the reference of the
+    /// one-shift form used above.
+    fn srdhm_gemmlowp(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = a as i64 * b as i64;
+        let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    #[test]
+    fn srdhm_is_gemmlowps_form() {
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            i32::MIN,
+            i32::MIN + 1,
+            i32::MAX,
+            1 << 30,
+            -(1 << 30),
+            (1 << 30) + 1,
+            -(1 << 30) - 1,
+            1 << 15,
+            -(1 << 15),
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    srdhm_gemmlowp(a, b)
+                );
+            }
+        }
+        let mut rng = crate::rng::Rng::new(11);
+        for i in 0..200_000u32 {
+            let a = rng.next_u32() as i32 >> (i % 31);
+            let b = rng.next_u32() as i32 >> ((i / 31) % 31);
+            assert_eq!(
+                saturating_rounding_doubling_high_mul(a, b),
+                srdhm_gemmlowp(a, b),
+                "{a} {b}"
+            );
+            // Exact ties: products ≡ 2^30 mod 2^31.
+            let t = (a >> 1) | 1;
+            assert_eq!(
+                saturating_rounding_doubling_high_mul(t, 1 << 30),
+                srdhm_gemmlowp(t, 1 << 30)
+            );
+        }
+    }
 
     #[test]
     fn srdhm_basics() {

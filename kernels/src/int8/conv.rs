@@ -20,15 +20,22 @@
 //! | bias | `[out_c]` | `out_c` |
 //! | output | NHWC `[batch][out_h][out_w][out_c]` | [`Params::output_len`] |
 //!
-//! A direct loop over each window, no scratch; each tap's run of `in_c / groups`
-//! channels is one [`mote_simd::dot::dot_i8_offset`] (the Arm DSP path on Cortex-M4/M7,
-//! exact on every path). [`Params`] is shared with [`crate::int16::conv`].
+//! No scratch (the kernel's working buffers, about 8 KiB, are on the stack). With one
+//! group and symmetric weights (zero point 0), output pixels go in pairs whose windows lie
+//! wholly inside the input: both windows are gathered into contiguous columns, prepared
+//! once ([`mote_simd::int8::Rows2`]) and run against every output channel two at a time
+//! ([`mote_simd::int8::gemm_2xn`], a 2 × 2 register tile: on the Arm DSP path 21
+//! instructions per 16 MACs), then requantised 64 channels at a time. Other pixels, and
+//! other convolutions, take a direct loop over each window: each window row's (or tap's)
+//! run of channels is one [`mote_simd::dot::dot_i8_offset`]. Exact on every path.
+//! [`Params`] is shared with [`crate::int16::conv`].
 
 use crate::int8::dense::Activation;
 pub use crate::int8::dense::Quant;
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::padding::{Window, conv_output};
 use mote_core::{Error, ErrorKind, Result};
+use mote_simd::int8::{Rows2, gemm_2xn, rows2_scratch_len};
 
 /// The same parameters as the f32 convolution: one description of a convolution's
 /// shape for every number type.
@@ -45,7 +52,7 @@ pub(crate) fn geometry(p: &Params) -> Result<Geometry> {
     check_nonzero("int conv: in_c", p.in_c)?;
     check_nonzero("int conv: out_c", p.out_c)?;
     check_nonzero("int conv: groups", p.groups)?;
-    if p.in_c % p.groups != 0 || p.out_c % p.groups != 0 {
+    if !p.in_c.is_multiple_of(p.groups) || !p.out_c.is_multiple_of(p.groups) {
         return Err(Error::new(ErrorKind::ShapeMismatch, "int conv: groups"));
     }
     let h = conv_output(p.in_h, p.window_h, p.padding_h)?;
@@ -112,9 +119,7 @@ pub(crate) fn conv_core<X: Activation, Y>(
 ) {
     let izp = quant.input_zero_point as i64;
     let wzp = quant.weights_zero_point as i64;
-    let (kh, kw) = (g.window_h.size, g.window_w.size);
     let image_len = g.in_h * g.in_w * g.in_c;
-    let filter_len = kh * kw * g.cg;
     // With dilation 1 along x and one group, the taps of a window row that lie inside
     // the input are one contiguous run of the image and of the filter: one dot product
     // per row instead of one per tap (the same products, summed in another grouping:
@@ -125,42 +130,239 @@ pub(crate) fn conv_core<X: Activation, Y>(
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
                 let Some(y_row) = out.next() else { return };
-                let ix_of = |kx: usize| {
-                    (ox * g.window_w.stride + kx * g.window_w.dilation)
-                        .checked_sub(g.pad_left)
-                        .filter(|&i| i < g.in_w)
-                };
-                // The taps inside the input along x: kx0..kx1 (a range, as ix grows with kx).
-                let kx0 = (0..kw).find(|&kx| ix_of(kx).is_some()).unwrap_or(kw);
-                let kx1 = (kx0..kw).find(|&kx| ix_of(kx).is_none()).unwrap_or(kw);
-                let ix0 = ix_of(kx0).unwrap_or(0);
-                for ((o, filter), y) in weights.chunks_exact(filter_len).enumerate().zip(y_row) {
-                    let c0 = (o / g.og) * g.cg;
-                    let mut sum = 0i64;
-                    for ky in 0..kh {
-                        let py = oy * g.window_h.stride + ky * g.window_h.dilation;
-                        let Some(iy) = py.checked_sub(g.pad_top).filter(|&i| i < g.in_h) else {
-                            continue;
-                        };
-                        if rows_contiguous {
-                            let n = (kx1 - kx0) * g.cg;
-                            let at = (iy * g.in_w + ix0) * g.in_c + c0;
-                            let xs = &image[at..at + n];
-                            let ws = &filter[(ky * kw + kx0) * g.cg..][..n];
-                            sum = sum.wrapping_add(X::run(xs, ws, izp, wzp));
-                            continue;
-                        }
-                        for kx in kx0..kx1 {
-                            let Some(ix) = ix_of(kx) else { continue };
-                            let at = (iy * g.in_w + ix) * g.in_c + c0;
-                            let xs = &image[at..at + g.cg];
-                            let ws = &filter[(ky * kw + kx) * g.cg..][..g.cg];
-                            sum = sum.wrapping_add(X::run(xs, ws, izp, wzp));
-                        }
-                    }
-                    *y = f(o, sum);
-                }
+                pixel(
+                    g,
+                    image,
+                    weights,
+                    (oy, ox),
+                    rows_contiguous,
+                    y_row,
+                    |xs, ws| X::run(xs, ws, izp, wzp),
+                    &mut f,
+                );
             }
+        }
+    }
+}
+
+/// One output pixel `(oy, ox)` of [`conv_core`]: every output channel's sum over the
+/// taps inside the input, one `run` per window row (`rows_contiguous`) or per tap.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn pixel<X, Y>(
+    g: &Geometry,
+    image: &[X],
+    weights: &[i8],
+    (oy, ox): (usize, usize),
+    rows_contiguous: bool,
+    y_row: &mut [Y],
+    run: impl Fn(&[X], &[i8]) -> i64,
+    f: &mut impl FnMut(usize, i64) -> Y,
+) {
+    let (kh, kw) = (g.window_h.size, g.window_w.size);
+    let filter_len = kh * kw * g.cg;
+    let ix_of = |kx: usize| {
+        (ox * g.window_w.stride + kx * g.window_w.dilation)
+            .checked_sub(g.pad_left)
+            .filter(|&i| i < g.in_w)
+    };
+    // The taps inside the input along x: kx0..kx1 (a range, as ix grows with kx).
+    let kx0 = (0..kw).find(|&kx| ix_of(kx).is_some()).unwrap_or(kw);
+    let kx1 = (kx0..kw).find(|&kx| ix_of(kx).is_none()).unwrap_or(kw);
+    let ix0 = ix_of(kx0).unwrap_or(0);
+    for ((o, filter), y) in weights.chunks_exact(filter_len).enumerate().zip(y_row) {
+        let c0 = (o / g.og) * g.cg;
+        let mut sum = 0i64;
+        for ky in 0..kh {
+            let py = oy * g.window_h.stride + ky * g.window_h.dilation;
+            let Some(iy) = py.checked_sub(g.pad_top).filter(|&i| i < g.in_h) else {
+                continue;
+            };
+            if rows_contiguous {
+                let n = (kx1 - kx0) * g.cg;
+                let at = (iy * g.in_w + ix0) * g.in_c + c0;
+                let (Some(xs), Some(ws)) = (
+                    image.get(at..at + n),
+                    filter
+                        .get((ky * kw + kx0) * g.cg..)
+                        .and_then(|w| w.get(..n)),
+                ) else {
+                    continue;
+                };
+                sum = sum.wrapping_add(run(xs, ws));
+                continue;
+            }
+            for kx in kx0..kx1 {
+                let Some(ix) = ix_of(kx) else { continue };
+                let at = (iy * g.in_w + ix) * g.in_c + c0;
+                let (Some(xs), Some(ws)) = (
+                    image.get(at..at + g.cg),
+                    filter
+                        .get((ky * kw + kx) * g.cg..)
+                        .and_then(|w| w.get(..g.cg)),
+                ) else {
+                    continue;
+                };
+                sum = sum.wrapping_add(run(xs, ws));
+            }
+        }
+        *y = f(o, sum);
+    }
+}
+
+/// The largest window (`kernel_h·kernel_w·in_c` bytes) that [`tiles`] copies into a
+/// stack buffer; larger windows that are not contiguous in the input take the
+/// per-pixel loop.
+const WINDOW_MAX: usize = 1024;
+
+/// Output channels per [`gemm_2xn`] call (their sums live on the stack).
+use crate::int8::dense::{BLOCK, Block, Stage};
+
+/// The int8 convolution for one group and symmetric weights (zero point 0): output
+/// pixels in pairs whose windows lie wholly inside the input, two pixels × two output
+/// channels per [`mote_simd::int8::dot_2x2`] (each window gathered once into a
+/// contiguous column, unless it already is one, and reused for every output channel);
+/// other pixels through [`pixel`]. The same int32 sums (mod 2^32) as [`conv_core`], so
+/// bit-exact with it. Lengths must have been checked.
+fn tiles(
+    g: &Geometry,
+    quant: &Quant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+    finish: impl Fn(usize, i32) -> i8,
+) {
+    let stage = Stage {
+        multipliers: quant.multipliers,
+        bias,
+        zero_point: quant.output_zero_point,
+        act: (quant.act_min, quant.act_max),
+        rounding: quant.rounding,
+    };
+    let xo = -quant.input_zero_point;
+    let (kh, kw) = (g.window_h.size, g.window_w.size);
+    let (wh, ww) = (g.window_h, g.window_w);
+    let k = kh * kw * g.in_c;
+    let image_len = g.in_h * g.in_w * g.in_c;
+    let rows_contiguous = ww.dilation == 1;
+    // The whole window is one run of the image: one row of taps, or full image rows.
+    let window_contiguous = rows_contiguous && (kh == 1 || (kw == g.in_w && wh.dilation == 1));
+    let gather = rows_contiguous && (window_contiguous || k <= WINDOW_MAX);
+    let inside = |oy: usize, ox: usize| {
+        let (y0, x0) = (oy * wh.stride, ox * ww.stride);
+        y0 >= g.pad_top
+            && x0 >= g.pad_left
+            && y0 + (kh - 1) * wh.dilation - g.pad_top < g.in_h
+            && x0 + (kw - 1) * ww.dilation - g.pad_left < g.in_w
+    };
+    let mut cols = [[0i8; WINDOW_MAX]; 2];
+    let mut lanes = [0u32; rows2_scratch_len(WINDOW_MAX)];
+    let (mut sums0, mut sums1) = ([0i32; BLOCK], [0i32; BLOCK]);
+    let mut block = Block::<BLOCK>::new();
+    let mut f = |o: usize, sum: i64| finish(o, sum as i32);
+    let run =
+        |xs: &[i8], ws: &[i8]| i64::from(mote_simd::dot::dot_i8_offset(xs, xo, ws, 0).unwrap_or(0));
+    let pixels = g.out_h * g.out_w;
+    for (image, out) in input
+        .chunks_exact(image_len)
+        .zip(output.chunks_exact_mut(pixels * g.out_c))
+    {
+        let mut p = 0;
+        while p < pixels {
+            let (oy, ox) = (p / g.out_w, p % g.out_w);
+            let q = p + 1;
+            let pair = gather && q < pixels && inside(oy, ox) && inside(q / g.out_w, q % g.out_w);
+            if !pair {
+                if let Some(y_row) = out.get_mut(p * g.out_c..q * g.out_c) {
+                    pixel(
+                        g,
+                        image,
+                        weights,
+                        (oy, ox),
+                        rows_contiguous,
+                        y_row,
+                        run,
+                        &mut f,
+                    );
+                }
+                p += 1;
+                continue;
+            }
+            // The two windows as contiguous columns of k bytes.
+            let mut window = |j: usize, oy: usize, ox: usize| -> Option<usize> {
+                let iy0 = oy * wh.stride - g.pad_top;
+                let ix0 = ox * ww.stride - g.pad_left;
+                let at = (iy0 * g.in_w + ix0) * g.in_c;
+                if window_contiguous {
+                    return Some(at);
+                }
+                let col = cols.get_mut(j)?;
+                let run = kw * g.in_c;
+                for ky in 0..kh {
+                    let from = at + ky * wh.dilation * g.in_w * g.in_c;
+                    col.get_mut(ky * run..(ky + 1) * run)?
+                        .copy_from_slice(image.get(from..from + run)?);
+                }
+                None
+            };
+            let a0 = window(0, oy, ox);
+            let a1 = window(1, q / g.out_w, q % g.out_w);
+            let c0: &[i8] = match a0 {
+                Some(at) => image.get(at..at + k).unwrap_or(&[]),
+                None => cols[0].get(..k).unwrap_or(&[]),
+            };
+            let c1: &[i8] = match a1 {
+                Some(at) => image.get(at..at + k).unwrap_or(&[]),
+                None => cols[1].get(..k).unwrap_or(&[]),
+            };
+            let Some(ys) = out.get_mut(p * g.out_c..(p + 2) * g.out_c) else {
+                return;
+            };
+            let (y0, y1) = ys.split_at_mut(g.out_c);
+            if k <= WINDOW_MAX {
+                // Both windows prepared once, then every output channel, BLOCK at a time.
+                let Ok(rows) = Rows2::new([c0, c1], xo, &mut lanes) else {
+                    return;
+                };
+                let mut o = 0;
+                for (fs, (u, v)) in weights
+                    .chunks(BLOCK * k)
+                    .zip(y0.chunks_mut(BLOCK).zip(y1.chunks_mut(BLOCK)))
+                {
+                    let n = u.len();
+                    let (s0, s1) = (&mut sums0[..n], &mut sums1[..n]);
+                    if gemm_2xn(&rows, fs, [&mut *s0, &mut *s1]).is_err() {
+                        return;
+                    }
+                    stage.store(u, s0, o, &mut block);
+                    stage.store(v, s1, o, &mut block);
+                    o += n;
+                }
+                p += 2;
+                continue;
+            }
+            let mut fs = weights.chunks_exact(2 * k);
+            let mut o = 0;
+            for f2 in fs.by_ref() {
+                let (f0, f1) = f2.split_at(k);
+                let Ok([[a, b], [c, d]]) = mote_simd::int8::dot_2x2([c0, c1], xo, [f0, f1]) else {
+                    return;
+                };
+                if let (Some(u), Some(v)) = (y0.get_mut(o..o + 2), y1.get_mut(o..o + 2)) {
+                    u[0] = finish(o, a);
+                    u[1] = finish(o + 1, b);
+                    v[0] = finish(o, c);
+                    v[1] = finish(o + 1, d);
+                }
+                o += 2;
+            }
+            let f1 = fs.remainder();
+            if let (false, Some(u), Some(v)) = (f1.is_empty(), y0.get_mut(o), y1.get_mut(o)) {
+                *u = finish(o, run(c0, f1) as i32);
+                *v = finish(o, run(c1, f1) as i32);
+            }
+            p += 2;
         }
     }
 }
@@ -198,12 +400,23 @@ pub fn forward(
             "conv2d_s8: act_max",
         ],
     )?;
-    conv_core(&g, quant, input, weights, output, |o, sum| {
+    let finish = |o: usize, sum: i32| {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
         // int32 accumulator: wrapping, as TFLite's would on overflow.
-        let acc = (sum as i32).wrapping_add(b);
-        quant.finish(quant.multiplier(o).apply(acc, quant.rounding)) as i8
-    });
+        let acc = sum.wrapping_add(b);
+        quant.finish(crate::int8::dense::requant(
+            quant.multiplier(o),
+            acc,
+            quant.rounding,
+        )) as i8
+    };
+    if params.groups == 1 && quant.weights_zero_point == 0 {
+        tiles(&g, quant, input, weights, bias, output, finish);
+    } else {
+        conv_core(&g, quant, input, weights, output, |o, sum| {
+            finish(o, sum as i32)
+        });
+    }
     Ok(())
 }
 

@@ -20,9 +20,12 @@
 //! | bias | `[outputs]` | `outputs` |
 //! | output | `[batch][outputs]` | `batch·outputs` |
 //!
-//! Each output is one [`mote_simd::dot::dot_i8_offset`] over its input and weight rows
-//! (offsets `−input_zero_point`, `−weights_zero_point`; the Arm DSP path on
-//! Cortex-M4/M7), exact on every path.
+//! With symmetric weights (zero point 0) the outputs are computed in register tiles:
+//! two batch rows × two output rows per [`mote_simd::int8::dot_2x2`], a single batch row
+//! four outputs per [`mote_simd::int8::dot_1x4`] (each input word loaded once for four
+//! weight rows); otherwise each output is one [`mote_simd::dot::dot_i8_offset`] over its
+//! input and weight rows (offsets `−input_zero_point`, `−weights_zero_point`). The Arm
+//! DSP path runs on Cortex-M4/M7/M33/M55; every path gives the same bits.
 //!
 //! No scratch. [`Params`] and [`Quant`] are shared with [`crate::int16::dense`].
 
@@ -161,6 +164,261 @@ impl<'a> Quant<'a> {
     }
 }
 
+/// `m.apply(x, rounding)` ([`QuantizedMultiplier::apply`]) bit for bit, with the
+/// double rounding written for 32-bit cores: one 32×32→64 multiply (SMULL) and 32-bit
+/// masks, where the generic form's 64-bit variable shifts cost about 60 instructions
+/// per output on a Cortex-M4. The single rounding is the generic one.
+#[inline(always)]
+pub(crate) fn requant(m: QuantizedMultiplier, x: i32, rounding: Rounding) -> i32 {
+    match rounding {
+        Rounding::Double => requant_double(m, x),
+        Rounding::Single => m.apply_single(x),
+    }
+}
+
+/// [`QuantizedMultiplier::apply_double`]: `rounding_divide_by_pot(srdhm(sat(x ·
+/// 2^left), multiplier), right)`, the same steps with 32-bit masks.
+#[inline(always)]
+pub(crate) fn requant_double(m: QuantizedMultiplier, x: i32) -> i32 {
+    let shift = m.shift();
+    let x = if shift > 0 {
+        mote_core::fixed::saturating_shift_left(x, shift as u32)
+    } else {
+        x
+    };
+    // The shift lies in [−31, 30], so the right shift in [0, 31].
+    let right = if shift < 0 {
+        shift.unsigned_abs().min(31)
+    } else {
+        0
+    };
+    let mult = m.multiplier();
+    // Saturating rounding doubling high multiply (gemmlowp's SRDHM). Its nudge
+    // (2^30, or 1 − 2^30 for a negative product) and truncating division by 2^31 equal
+    // `⌊(ab + 2^30) / 2^31⌋` for every product (for ab < 0, with t = ab + 2^30:
+    // trunc((t + 1 − 2^31) / 2^31) = ⌈(t + 1) / 2^31⌉ − 1 = ⌊t / 2^31⌋), so one
+    // multiply-accumulate (SMLAL) and an arithmetic shift; only x = m = i32::MIN
+    // saturates.
+    let high = if x == i32::MIN && mult == i32::MIN {
+        i32::MAX
+    } else {
+        ((i64::from(x) * i64::from(mult) + (1i64 << 30)) >> 31) as i32
+    };
+    // Rounding divide by 2^right, ties away from zero.
+    let mask = ((1u32 << right) - 1) as i32;
+    let remainder = high & mask;
+    let threshold = (mask >> 1) + i32::from(high < 0);
+    (high >> right) + i32::from(remainder > threshold)
+}
+
+/// Channels per block of int8 accumulators kept on the stack by the tiled kernels.
+pub(crate) const BLOCK: usize = 64;
+
+/// The output stage of the int8 kernels over a block of channels:
+/// `y[j] = clamp(requant(acc[j] + bias[o0 + j], M_{o0 + j}) + output_zero_point,
+/// act_min, act_max)` for `j < ys.len() ≤ BLOCK` — the same values as requantising each
+/// output on its own, with the rounding mode, the bias and the per-tensor / per-channel
+/// choice resolved once per block instead of per output.
+pub(crate) struct Stage<'a> {
+    /// One multiplier (per tensor) or one per channel.
+    pub multipliers: &'a [QuantizedMultiplier],
+    /// The bias, if any.
+    pub bias: Option<&'a [i32]>,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// Clamp.
+    pub act: (i32, i32),
+    /// Requantisation rounding.
+    pub rounding: Rounding,
+}
+
+/// One channel's output stage with everything that does not depend on the
+/// accumulator worked out ([`Stage::prepare`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prep {
+    m: QuantizedMultiplier,
+    bias: i32,
+    /// The left shift (the multiplier's shift when positive).
+    left: u32,
+    /// The right shift, `max(−shift, 0)` (at most 31).
+    right: u32,
+    /// `2^right − 1`.
+    mask: i32,
+}
+
+impl Prep {
+    const ZERO: Prep = Prep {
+        m: QuantizedMultiplier::ZERO,
+        bias: 0,
+        left: 0,
+        right: 0,
+        mask: 0,
+    };
+
+    /// [`requant_double`] of `acc + bias` with the shifts and mask precomputed: the same
+    /// steps, the same bits.
+    #[inline(always)]
+    fn double<const NO_MIN: bool>(&self, acc: i32) -> i32 {
+        let x = acc.wrapping_add(self.bias);
+        let x = if self.left > 0 {
+            mote_core::fixed::saturating_shift_left(x, self.left)
+        } else {
+            x
+        };
+        let mult = self.m.multiplier();
+        // As in `requant_double`: SRDHM = ⌊(x·m + 2^30) / 2^31⌋ but for MIN·MIN (which
+        // only a multiplier of i32::MIN can meet; `NO_MIN` says there is none).
+        let high = if !NO_MIN && x == i32::MIN && mult == i32::MIN {
+            i32::MAX
+        } else {
+            ((i64::from(x) * i64::from(mult) + (1i64 << 30)) >> 31) as i32
+        };
+        let remainder = high & self.mask;
+        let threshold = (self.mask >> 1) + i32::from(high < 0);
+        (high >> self.right) + i32::from(remainder > threshold)
+    }
+}
+
+/// The prepared output stage of up to `N` consecutive channels.
+pub(crate) struct Block<const N: usize = BLOCK> {
+    preps: [Prep; N],
+    /// The first channel, or `usize::MAX` before the first [`Stage::prepare`].
+    o0: usize,
+    n: usize,
+    /// No multiplier of the block is `i32::MIN` (so SRDHM cannot saturate).
+    no_min: bool,
+}
+
+impl<const N: usize> Block<N> {
+    /// A block prepared for no channel yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            preps: [Prep::ZERO; N],
+            o0: usize::MAX,
+            n: 0,
+            no_min: true,
+        }
+    }
+}
+
+impl Stage<'_> {
+    /// Prepares `block` for channels `o0..o0 + n` (`n ≤ N`), unless it already
+    /// holds them.
+    #[inline]
+    pub(crate) fn prepare<const N: usize>(&self, block: &mut Block<N>, o0: usize, n: usize) {
+        let n = n.min(N);
+        if block.o0 == o0 && block.n == n {
+            return;
+        }
+        for (j, p) in block.preps.iter_mut().take(n).enumerate() {
+            *p = self.prep(o0 + j);
+        }
+        block.o0 = o0;
+        block.n = n;
+        block.no_min = block
+            .preps
+            .iter()
+            .take(n)
+            .all(|p| p.m.multiplier() != i32::MIN);
+    }
+
+    /// Channel `o`'s output stage.
+    #[inline(always)]
+    fn prep(&self, o: usize) -> Prep {
+        let m = match self.multipliers {
+            [m] => *m,
+            ms => ms.get(o).copied().unwrap_or(QuantizedMultiplier::ZERO),
+        };
+        let shift = m.shift();
+        let right = if shift < 0 {
+            shift.unsigned_abs().min(31)
+        } else {
+            0
+        };
+        Prep {
+            m,
+            bias: self.bias.and_then(|b| b.get(o)).copied().unwrap_or(0),
+            left: if shift > 0 { shift as u32 } else { 0 },
+            right,
+            mask: ((1u32 << right) - 1) as i32,
+        }
+    }
+
+    /// Writes `ys` from `acc` for channels `o0..`, each channel's stage worked out as it
+    /// goes: for outputs whose stage is used once (a fully connected layer with batch 1),
+    /// where preparing a [`Block`] would only add its initialisation.
+    #[inline]
+    pub(crate) fn store_direct(&self, ys: &mut [i8], acc: &[i32], o0: usize) {
+        let (zp, (lo, hi)) = (self.zero_point, self.act);
+        let requant = |j: usize, a: i32| {
+            let p = self.prep(o0 + j);
+            match self.rounding {
+                Rounding::Double if p.m.multiplier() != i32::MIN => p.double::<true>(a),
+                Rounding::Double => p.double::<false>(a),
+                Rounding::Single => p.m.apply_single(a.wrapping_add(p.bias)),
+            }
+        };
+        let all = ys.iter_mut().zip(acc).enumerate();
+        if (lo, hi) == (-128, 127) {
+            // The full int8 range: a clamp LLVM turns into SSAT.
+            for (j, (y, &a)) in all {
+                *y = requant(j, a).saturating_add(zp).clamp(-128, 127) as i8;
+            }
+        } else {
+            for (j, (y, &a)) in all {
+                *y = requant(j, a).saturating_add(zp).clamp(lo, hi) as i8;
+            }
+        }
+    }
+
+    /// Writes `ys` from `acc` for the channels `block` was prepared for (the first
+    /// `min(ys.len(), acc.len(), n)`).
+    #[inline]
+    pub(crate) fn store_block<const N: usize>(&self, ys: &mut [i8], acc: &[i32], block: &Block<N>) {
+        let (zp, (lo, hi)) = (self.zero_point, self.act);
+        let out = |y: i32| y.saturating_add(zp).clamp(lo, hi) as i8;
+        let preps = block.preps.get(..block.n).unwrap_or(&[]);
+        let all = ys.iter_mut().zip(acc).zip(preps);
+        match (self.rounding, block.no_min, (lo, hi)) {
+            // The common case: the full int8 range (a clamp LLVM turns into SSAT).
+            (Rounding::Double, true, (-128, 127)) => {
+                for ((y, &a), p) in all {
+                    *y = p.double::<true>(a).saturating_add(zp).clamp(-128, 127) as i8;
+                }
+            }
+            (Rounding::Double, true, _) => {
+                for ((y, &a), p) in all {
+                    *y = out(p.double::<true>(a));
+                }
+            }
+            (Rounding::Double, false, _) => {
+                for ((y, &a), p) in all {
+                    *y = out(p.double::<false>(a));
+                }
+            }
+            (Rounding::Single, ..) => {
+                for ((y, &a), p) in all {
+                    *y = out(p.m.apply_single(a.wrapping_add(p.bias)));
+                }
+            }
+        }
+    }
+
+    /// Writes `ys` from `acc` (equal lengths, at most `N`) for channels `o0..`,
+    /// preparing them first.
+    #[inline]
+    pub(crate) fn store<const N: usize>(
+        &self,
+        ys: &mut [i8],
+        acc: &[i32],
+        o0: usize,
+        block: &mut Block<N>,
+    ) {
+        self.prepare(block, o0, ys.len());
+        self.store_block(ys, acc, block);
+    }
+}
+
 /// An activation type of the integer dense and conv kernels, with the inner loop over
 /// one run of channels.
 pub(crate) trait Activation: Copy {
@@ -272,22 +530,159 @@ pub fn forward(
             "fully_connected_s8: act_max",
         ],
     )?;
-    dense_core(
-        params.inputs,
-        params.outputs,
-        input,
-        weights,
-        quant,
-        output,
-        |o, sum| {
-            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
-            // int32 accumulator: wrapping, as TFLite's would on overflow.
-            let acc = (sum as i32).wrapping_add(b);
-            quant.finish(quant.multiplier(o).apply(acc, quant.rounding)) as i8
-        },
-    );
+    let finish = |o: usize, sum: i32| {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
+        // int32 accumulator: wrapping, as TFLite's would on overflow.
+        let acc = sum.wrapping_add(b);
+        quant.finish(requant(quant.multiplier(o), acc, quant.rounding)) as i8
+    };
+    if quant.weights_zero_point == 0 {
+        tiles(
+            params.inputs,
+            params.outputs,
+            input,
+            weights,
+            quant,
+            bias,
+            output,
+        );
+    } else {
+        dense_core(
+            params.inputs,
+            params.outputs,
+            input,
+            weights,
+            quant,
+            output,
+            |o, sum| finish(o, sum as i32),
+        );
+    }
     Ok(())
 }
+
+/// The int8 loop for symmetric weights (zero point 0, TFLite's int8 scheme): pairs of
+/// batch rows against every weight row with [`mote_simd::int8::gemm_2xn`] (both input
+/// rows prepared once), a last odd batch row against four weight rows at a time with
+/// [`mote_simd::int8::dot_1x4`] (each input word loaded once for four rows); sums are
+/// requantised a block of [`BLOCK`] outputs at a time ([`Stage`]). Every sum is the same
+/// int32 (mod 2^32) as [`dense_core`]'s, so the results are bit-exact with it. Lengths
+/// must have been checked.
+fn tiles(
+    inputs: usize,
+    outputs: usize,
+    input: &[i8],
+    weights: &[i8],
+    quant: &Quant<'_>,
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) {
+    use mote_simd::int8::{dot_1x2, dot_1x4};
+    let stage = Stage {
+        multipliers: quant.multipliers,
+        bias,
+        zero_point: quant.output_zero_point,
+        act: (quant.act_min, quant.act_max),
+        rounding: quant.rounding,
+    };
+    // The input zero point is validated within i8, so the offset fits i32.
+    let xo = -quant.input_zero_point;
+    let rows = input.len() / inputs;
+    let paired = if inputs <= PAIR_MAX { rows & !1 } else { 0 };
+    if paired > 0
+        && let (Some(x), Some(y)) = (
+            input.get(..paired * inputs),
+            output.get_mut(..paired * outputs),
+        )
+    {
+        pairs(inputs, outputs, x, weights, xo, &stage, y);
+    }
+    // The rows left (batch 1, or the last of an odd batch): four outputs per pass, in
+    // blocks of ONE outputs (each output's stage is used once: no prepared block).
+    const ONE: usize = 16;
+    let mut sums = [0i32; ONE];
+    let rest = input
+        .chunks_exact(inputs)
+        .zip(output.chunks_exact_mut(outputs));
+    for (x0, y0) in rest.skip(paired) {
+        let mut o = 0;
+        for (w, u) in weights.chunks(ONE * inputs).zip(y0.chunks_mut(ONE)) {
+            let a = &mut sums[..u.len()];
+            let mut rows = w.chunks_exact(4 * inputs);
+            let mut quads = a.chunks_exact_mut(4);
+            for (w4, s) in rows.by_ref().zip(quads.by_ref()) {
+                let (w01, w23) = w4.split_at(2 * inputs);
+                let (w0, w1) = w01.split_at(inputs);
+                let (w2, w3) = w23.split_at(inputs);
+                let Ok(t) = dot_1x4(x0, xo, [w0, w1, w2, w3]) else {
+                    return;
+                };
+                s.copy_from_slice(&t);
+            }
+            // The last one to three rows: two at a time, then one.
+            let mut rest = rows.remainder().chunks_exact(inputs);
+            let mut sums = quads.into_remainder().iter_mut();
+            while let (Some(w0), Some(s0)) = (rest.next(), sums.next()) {
+                match (rest.next(), sums.next()) {
+                    (Some(w1), Some(s1)) => {
+                        let Ok([a, b]) = dot_1x2(x0, xo, [w0, w1]) else {
+                            return;
+                        };
+                        (*s0, *s1) = (a, b);
+                    }
+                    _ => *s0 = mote_simd::dot::dot_i8_offset(x0, xo, w0, 0).unwrap_or(0),
+                }
+            }
+            stage.store_direct(u, a, o);
+            o += u.len();
+        }
+    }
+}
+
+/// Pairs of batch rows (`input` holds an even number, each at most [`PAIR_MAX`] long)
+/// against every weight row with [`mote_simd::int8::gemm_2xn`], both input rows
+/// prepared once.
+fn pairs(
+    inputs: usize,
+    outputs: usize,
+    input: &[i8],
+    weights: &[i8],
+    xo: i32,
+    stage: &Stage<'_>,
+    output: &mut [i8],
+) {
+    use mote_simd::int8::{Rows2, gemm_2xn, rows2_scratch_len};
+    let mut lanes = [0u32; rows2_scratch_len(PAIR_MAX)];
+    let (mut s0, mut s1) = ([0i32; BLOCK], [0i32; BLOCK]);
+    let mut block = Block::<BLOCK>::new();
+    for (x, y) in input
+        .chunks_exact(2 * inputs)
+        .zip(output.chunks_exact_mut(2 * outputs))
+    {
+        let (x0, x1) = x.split_at(inputs);
+        let (y0, y1) = y.split_at_mut(outputs);
+        let Ok(rows) = Rows2::new([x0, x1], xo, &mut lanes) else {
+            return;
+        };
+        let mut o = 0;
+        for (w, (u, v)) in weights
+            .chunks(BLOCK * inputs)
+            .zip(y0.chunks_mut(BLOCK).zip(y1.chunks_mut(BLOCK)))
+        {
+            let n = u.len();
+            let (a, b) = (&mut s0[..n], &mut s1[..n]);
+            if gemm_2xn(&rows, w, [&mut *a, &mut *b]).is_err() {
+                return;
+            }
+            stage.store(u, a, o, &mut block);
+            stage.store(v, b, o, &mut block);
+            o += n;
+        }
+    }
+}
+
+/// The longest input rows [`tiles`] prepares in pairs (stack scratch of
+/// `rows2_scratch_len(PAIR_MAX)` words); longer rows go one at a time.
+const PAIR_MAX: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -313,6 +708,58 @@ mod tests {
         assert!(forward(&p, &bad, &[0; 2], &w, None, &mut y).is_err());
         let bad = Quant::new(0, 0, 0, &m, 10, 5);
         assert!(forward(&p, &bad, &[0; 2], &w, None, &mut y).is_err());
+    }
+
+    #[test]
+    fn requant_is_apply_bit_for_bit() {
+        let mut rng = mote_core::rng::Rng::new(7);
+        let xs = [
+            0,
+            1,
+            -1,
+            i32::MIN,
+            i32::MAX,
+            i32::MIN + 1,
+            1 << 30,
+            -(1 << 30),
+        ];
+        for shift in QuantizedMultiplier::MIN_SHIFT..=QuantizedMultiplier::MAX_SHIFT {
+            for mult in [
+                i32::MIN,
+                i32::MAX,
+                1 << 30,
+                -(1 << 30),
+                0,
+                1,
+                -1,
+                1_518_500_250,
+            ] {
+                let m = QuantizedMultiplier::new(mult, shift).unwrap();
+                for i in 0..200 {
+                    let x = xs
+                        .get(i)
+                        .copied()
+                        .unwrap_or(rng.next_u32() as i32 >> (i % 32));
+                    for r in [Rounding::Double, Rounding::Single] {
+                        assert_eq!(requant(m, x, r), m.apply(x, r), "{mult} {shift} {x}");
+                    }
+                    // The prepared form (bias 0), with and without the MIN·MIN check.
+                    let ms = [m];
+                    let stage = Stage {
+                        multipliers: &ms,
+                        bias: None,
+                        zero_point: 0,
+                        act: (-128, 127),
+                        rounding: Rounding::Double,
+                    };
+                    let p = stage.prep(0);
+                    assert_eq!(p.double::<false>(x), m.apply_double(x));
+                    if mult != i32::MIN {
+                        assert_eq!(p.double::<true>(x), m.apply_double(x));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,9 @@
 //!
 //! The output size and the padding before the first row/column are given explicitly
 //! (as TFLite's `padding_values` and output tensor give them), so every padding scheme
-//! maps onto [`Params`]. Direct loops, no scratch: this is the scalar reference.
+//! maps onto [`Params`]. No scratch. With channel multiplier 1 each output pixel's
+//! window is summed for every channel at once by [`mote_simd::int8::depthwise`] (four
+//! channels per word on the Arm DSP path); other multipliers take direct loops.
 
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
@@ -274,8 +276,29 @@ pub fn forward(
         i8::MIN as i32,
         i8::MAX as i32,
     )?;
-    let zp = quant.input_zero_point as i64;
     let q = *quant;
+    let finish = |acc: i32, o: usize| {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
+        // int32 accumulation, wrapping as CMSIS-NN does.
+        let acc = acc.wrapping_add(b);
+        let m = multipliers.get(o).copied().unwrap_or_default();
+        let y = crate::int8::dense::requant(m, acc, q.rounding).saturating_add(q.output_zero_point);
+        y.clamp(q.act_min, q.act_max) as i8
+    };
+    if params.multiplier == 1 {
+        channels(
+            params,
+            lens,
+            input,
+            weights,
+            output,
+            quant,
+            multipliers,
+            bias,
+        );
+        return Ok(());
+    }
+    let zp = quant.input_zero_point as i64;
     run(
         params,
         lens,
@@ -283,16 +306,87 @@ pub fn forward(
         weights,
         output,
         |v| v as i64 - zp,
-        |acc, o| {
-            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
-            // int32 accumulation, wrapping as CMSIS-NN does.
-            let acc = (acc as i32).wrapping_add(b);
-            let m = multipliers.get(o).copied().unwrap_or_default();
-            let y = m.apply(acc, q.rounding).saturating_add(q.output_zero_point);
-            y.clamp(q.act_min, q.act_max) as i8
-        },
+        |acc, o| finish(acc as i32, o),
     );
     Ok(())
+}
+
+use crate::int8::dense::{BLOCK, Block, Stage};
+
+/// The int8 loop with channel multiplier 1: for each output pixel, the taps inside the
+/// input form a `rows × cols` rectangle, and [`mote_simd::int8::depthwise`] sums every
+/// channel over it, `BLOCK` channels per call (four per word on the Arm DSP path). The
+/// same int32 sums (mod 2^32) as [`run`], so bit-exact with it. Lengths must have been
+/// checked.
+#[allow(clippy::too_many_arguments)]
+fn channels(
+    p: &Params,
+    lens: Lens,
+    input: &[i8],
+    weights: &[i8],
+    output: &mut [i8],
+    quant: &Quant,
+    multipliers: &[QuantizedMultiplier],
+    bias: Option<&[i32]>,
+) {
+    use mote_simd::int8::{Taps, depthwise};
+    let c = p.in_c;
+    let x_offset = -quant.input_zero_point;
+    let stage = Stage {
+        multipliers,
+        bias,
+        zero_point: quant.output_zero_point,
+        act: (quant.act_min, quant.act_max),
+        rounding: quant.rounding,
+    };
+    // The taps `k` (of `kernel`) whose position `o·stride + k·dilation − pad` lies in
+    // `0..input`: a range, as the position grows with `k`; empty when none does.
+    let taps =
+        |o: usize, stride: usize, dilation: usize, pad: usize, kernel: usize, input: usize| {
+            let at = |k: usize| {
+                (o * stride + k * dilation)
+                    .checked_sub(pad)
+                    .filter(|&i| i < input)
+            };
+            let k0 = (0..kernel).find(|&k| at(k).is_some()).unwrap_or(kernel);
+            let k1 = (k0..kernel).find(|&k| at(k).is_none()).unwrap_or(kernel);
+            (k0, k1, at(k0).unwrap_or(0))
+        };
+    let mut acc = [0i32; BLOCK];
+    let mut block = Block::<BLOCK>::new();
+    let mut out = output.chunks_exact_mut(lens.out_c);
+    for n in 0..p.batch {
+        for oh in 0..p.out_h {
+            let (ky0, ky1, iy0) = taps(oh, p.stride_h, p.dilation_h, p.pad_h, p.kernel_h, p.in_h);
+            for ow in 0..p.out_w {
+                let Some(y) = out.next() else { return };
+                let (kx0, kx1, ix0) =
+                    taps(ow, p.stride_w, p.dilation_w, p.pad_w, p.kernel_w, p.in_w);
+                let xt = Taps::new(
+                    ky1 - ky0,
+                    kx1 - kx0,
+                    p.dilation_h * p.in_w * c,
+                    p.dilation_w * c,
+                );
+                let wt = Taps::new(ky1 - ky0, kx1 - kx0, p.kernel_w * c, c);
+                let x_at = ((n * p.in_h + iy0) * p.in_w + ix0) * c;
+                let w_at = (ky0 * p.kernel_w + kx0) * c;
+                let mut c0 = 0;
+                for ys in y.chunks_mut(BLOCK) {
+                    let a = &mut acc[..ys.len()];
+                    let (xs, ws) = (
+                        input.get(x_at + c0..).unwrap_or(&[]),
+                        weights.get(w_at + c0..).unwrap_or(&[]),
+                    );
+                    if depthwise(a, xs, xt, x_offset, ws, wt).is_err() {
+                        a.fill(0);
+                    }
+                    stage.store(ys, a, c0, &mut block);
+                    c0 += ys.len();
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@
 //! The geometry is given explicitly (output sizes and the padding before the first
 //! row / column), as TFLite stores it after `Prepare`; the kernels check that every
 //! window starts inside the padded input range they can index.
+//!
+//! The int8 kernels reduce whole windows for every channel at once with
+//! [`mote_simd::int8`]'s window micro-kernels (four channels per word on the Arm DSP path:
+//! SSUB8 + SEL for the maximum, SXTAB16 lane sums for the average), each output row's
+//! interior in one call; the int16 kernels use the direct loop.
 
 use mote_core::{Error, ErrorKind, Result, error::check_len, error::check_nonzero};
 
@@ -208,9 +213,144 @@ fn to_i8(v: i32) -> i8 {
 /// `usize`, `LengthMismatch` for `input` / `output` of the wrong length.
 pub fn max_pool_s8(p: &Params, input: &[i8], output: &mut [i8]) -> Result<()> {
     validate("max_pool_s8", p, -128, 127, input.len(), output.len())?;
-    run(p, Reduce::Max, input, output, i32::from, to_i8);
+    windows(p, Reduce::Max, input, output);
     Ok(())
 }
+
+/// Channels per call of the window micro-kernels (their results live on the stack).
+const BLOCK: usize = 64;
+
+/// The int8 pooling loop over whole windows: for each output pixel the in-bounds taps
+/// form a `rows × cols` rectangle, reduced for `BLOCK` channels per call by
+/// [`mote_simd::int8::window_max`] or [`mote_simd::int8::window_sum`] (four channels per
+/// word on the Arm DSP path), then clamped (max) or divided with [`run`]'s rounding
+/// (average). Bit-exact with [`run`] (the sums and their rounding are exact in i32: windows of 2^23 or more
+/// taps take [`run`]). `p` must have been validated.
+fn windows(p: &Params, reduce: Reduce, input: &[i8], output: &mut [i8]) {
+    use mote_simd::int8::{Taps, window_max, window_max_run, window_sum, window_sum_run};
+    if p.kernel_h.saturating_mul(p.kernel_w) >= 1 << 23 {
+        run(p, reduce, input, output, i32::from, to_i8);
+        return;
+    }
+    let c = p.channels;
+    if c == 0 {
+        return;
+    }
+    let (lo, hi) = (p.act_min, p.act_max);
+    let full_range = (lo, hi) == (-128, 127);
+    let (mut maxes, mut sums) = ([0i8; BLOCK], [0i32; RUN]);
+    // The output columns whose windows lie wholly inside the input along x: a range.
+    let full =
+        |ox: usize| window(ox * p.stride_w, p.pad_w, p.kernel_w, p.input_w).len() == p.kernel_w;
+    let ox0 = (0..p.output_w).find(|&ox| full(ox)).unwrap_or(p.output_w);
+    let ox1 = (ox0..p.output_w)
+        .find(|&ox| !full(ox))
+        .unwrap_or(p.output_w);
+    let row_len = p.output_w * c;
+    for (b, image_out) in output.chunks_exact_mut(p.output_h * row_len).enumerate() {
+        let image = b * p.input_h * p.input_w * c;
+        for (oy, y_row) in image_out.chunks_exact_mut(row_len).enumerate() {
+            let rows = window(oy * p.stride_h, p.pad_h, p.kernel_h, p.input_h);
+            // The interior of the row: one call per run of pixels.
+            if !rows.is_empty() && ox0 < ox1 {
+                let taps = Taps::new(rows.len(), p.kernel_w, p.input_w * c, c);
+                let at = image + (rows.start * p.input_w + ox0 * p.stride_w - p.pad_w) * c;
+                let xs = input.get(at..).unwrap_or(&[]);
+                let ys = y_row.get_mut(ox0 * c..ox1 * c).unwrap_or(&mut []);
+                let step = p.stride_w * c;
+                match reduce {
+                    Reduce::Max => {
+                        if window_max_run(ys, c, xs, taps, step).is_err() {
+                            ys.fill(0);
+                        }
+                        if !full_range {
+                            for y in ys.iter_mut() {
+                                *y = to_i8(i32::from(*y).clamp(lo, hi));
+                            }
+                        }
+                    }
+                    Reduce::Average if c <= RUN => {
+                        let count = (rows.len() * p.kernel_w) as i32;
+                        let per = RUN / c;
+                        for (k, yk) in ys.chunks_mut(per * c).enumerate() {
+                            let s = &mut sums[..yk.len()];
+                            let xk = xs.get(k * per * step..).unwrap_or(&[]);
+                            if window_sum_run(s, c, xk, taps, step).is_err() {
+                                s.fill(0);
+                            }
+                            averages(yk, s, count, (lo, hi));
+                        }
+                    }
+                    Reduce::Average => {}
+                }
+            }
+            for (ox, y) in y_row.chunks_exact_mut(c).enumerate() {
+                let run_done = !rows.is_empty() && (ox0..ox1).contains(&ox);
+                if run_done && (reduce == Reduce::Max || c <= RUN) {
+                    continue;
+                }
+                let cols = window(ox * p.stride_w, p.pad_w, p.kernel_w, p.input_w);
+                let taps = Taps::new(rows.len(), cols.len(), p.input_w * c, c);
+                let count = (rows.len() * cols.len()) as i32;
+                let at = image + (rows.start * p.input_w + cols.start) * c;
+                if count == 0 {
+                    y.fill(to_i8(0.clamp(lo, hi)));
+                    continue;
+                }
+                let mut c0 = 0;
+                for ys in y.chunks_mut(BLOCK) {
+                    let xs = input.get(at + c0..).unwrap_or(&[]);
+                    c0 += ys.len();
+                    match reduce {
+                        Reduce::Max => {
+                            let m = &mut maxes[..ys.len()];
+                            if window_max(m, xs, taps).is_err() {
+                                m.fill(0);
+                            }
+                            for (y, &v) in ys.iter_mut().zip(m.iter()) {
+                                *y = to_i8(i32::from(v).clamp(lo, hi));
+                            }
+                        }
+                        Reduce::Average => {
+                            let s = &mut sums[..ys.len()];
+                            if window_sum(s, xs, taps).is_err() {
+                                s.fill(0);
+                            }
+                            averages(ys, s, count, (lo, hi));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = clamp((s ± n/2) / n, act)` for the sums `s` of `n = count > 0` taps (truncating
+/// divisions: round to nearest, ties away from zero), as [`run`] computes averages.
+#[inline(never)]
+fn averages(ys: &mut [i8], sums: &[i32], count: i32, (lo, hi): (i32, i32)) {
+    let half = count / 2;
+    let avg = |sum: i32| {
+        if sum > 0 {
+            (sum + half) / count
+        } else {
+            (sum - half) / count
+        }
+    };
+    if (lo, hi) == (-128, 127) {
+        // The mean of int8 values is an int8 value: no clamp needed.
+        for (y, &s) in ys.iter_mut().zip(sums) {
+            *y = avg(s) as i8;
+        }
+    } else {
+        for (y, &s) in ys.iter_mut().zip(sums) {
+            *y = to_i8(avg(s).clamp(lo, hi));
+        }
+    }
+}
+
+/// Sums per call of [`mote_simd::int8::window_sum_run`] (they live on the stack).
+const RUN: usize = 256;
 
 /// Average pooling of an int8 NHWC tensor: the sum `s` of the `n` in-bounds taps gives
 /// `(s + n/2) / n` for `s > 0`, else `(s − n/2) / n` (truncating divisions: round to
@@ -219,7 +359,7 @@ pub fn max_pool_s8(p: &Params, input: &[i8], output: &mut [i8]) -> Result<()> {
 /// Errors: as [`max_pool_s8`].
 pub fn avg_pool_s8(p: &Params, input: &[i8], output: &mut [i8]) -> Result<()> {
     validate("avg_pool_s8", p, -128, 127, input.len(), output.len())?;
-    run(p, Reduce::Average, input, output, i32::from, to_i8);
+    windows(p, Reduce::Average, input, output);
     Ok(())
 }
 

@@ -92,12 +92,64 @@ fn row<T>(s: &SoftmaxScaling, input: &[i8], out: &mut [T], out_bits: u32, put: f
         return;
     };
     let max = i32::from(max);
-    let sum = input
-        .iter()
-        .filter_map(|&x| exp_of(s, x.into(), max))
-        .fold(0i32, |acc, e| {
-            acc.saturating_add(rounding_divide_by_pot(e, 12))
-        });
+    // `exp_of` depends on the input value only (the row's max is fixed), and each is
+    // needed twice (the sum, then the output): short rows keep them per element, long
+    // ones in a table by input value, filled on first use. The same values either way.
+    if input.len() <= SHORT {
+        let mut exps = [NONE; SHORT];
+        for (e, &x) in exps.iter_mut().zip(input) {
+            *e = exp_of(s, x.into(), max).unwrap_or(NONE);
+        }
+        let exps = &exps[..input.len()];
+        finish_row(
+            exps.iter().copied(),
+            exps.iter().copied(),
+            out,
+            out_bits,
+            put,
+        );
+    } else {
+        let mut table = [UNSET; 256];
+        let mut exp = |x: i8| {
+            let e = &mut table[usize::from(x as u8)];
+            if *e == UNSET {
+                *e = exp_of(s, x.into(), max).unwrap_or(NONE);
+            }
+            *e
+        };
+        for &x in input {
+            exp(x);
+        }
+        let at = |x: &i8| table[usize::from(*x as u8)];
+        finish_row(
+            input.iter().map(at),
+            input.iter().map(at),
+            out,
+            out_bits,
+            put,
+        );
+    }
+}
+
+/// Rows up to this long keep their exponentials per element.
+const SHORT: usize = 32;
+/// "Below `diff_min`": no exponential (the output is the type's minimum).
+const NONE: i32 = -1;
+/// A table entry not computed yet (exponentials are ≥ 0, `NONE` is −1).
+const UNSET: i32 = -2;
+
+/// The rest of [`row`] from the row's exponentials (`NONE` where below `diff_min`),
+/// given twice: once for the sum, once for the outputs.
+fn finish_row<T>(
+    sum_of: impl Iterator<Item = i32>,
+    each: impl Iterator<Item = i32>,
+    out: &mut [T],
+    out_bits: u32,
+    put: fn(i32) -> T,
+) {
+    let sum = sum_of.filter(|&e| e != NONE).fold(0i32, |acc, e| {
+        acc.saturating_add(rounding_divide_by_pot(e, 12))
+    });
     // The maximum itself is always kept (diff_min ≤ 0), so sum ≥ 2^19 > 0 and
     // 1 ≤ headroom ≤ 12.
     let headroom = (sum as u32).leading_zeros();
@@ -106,13 +158,12 @@ fn row<T>(s: &SoftmaxScaling, input: &[i8], out: &mut [T], out_bits: u32, put: f
     let bits = (12 - headroom as i32 + 31 - out_bits as i32).max(0) as u32;
     let omin = -(1i32 << (out_bits - 1));
     let omax = (1i32 << (out_bits - 1)) - 1;
-    for (o, &x) in out.iter_mut().zip(input) {
-        let y = match exp_of(s, x.into(), max) {
-            None => omin,
-            Some(e) => {
-                let scaled = rounding_divide_by_pot_i64(srdhm(reciprocal, e).into(), bits);
-                (scaled + i64::from(omin)).clamp(omin.into(), omax.into()) as i32
-            }
+    for (o, e) in out.iter_mut().zip(each) {
+        let y = if e == NONE {
+            omin
+        } else {
+            let scaled = rounding_divide_by_pot_i64(srdhm(reciprocal, e).into(), bits);
+            (scaled + i64::from(omin)).clamp(omin.into(), omax.into()) as i32
         };
         *o = put(y);
     }

@@ -76,7 +76,7 @@ pub(crate) unsafe fn tile<const R: usize, const V: usize>(
     nr: usize,
 ) {
     let w = 4 * V;
-    debug_assert!(nr <= w && panel.len() % w == 0);
+    debug_assert!(nr <= w && panel.len().is_multiple_of(w));
     let mut acc = [[vdupq_n_f32(0.0); V]; R];
     let mut col = 0;
     for b in panel.chunks_exact(w) {

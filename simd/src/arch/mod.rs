@@ -388,3 +388,135 @@ pub(crate) fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> i
     }
     scalar::dot_i16_i8(x, x_offset, w, w_offset)
 }
+
+/// Whether `x_offset` fits the Arm DSP path's 16-bit lanes.
+#[cfg(all(target_arch = "arm", mote_arm_dsp))]
+#[inline(always)]
+fn lane_safe(x_offset: i32) -> bool {
+    (arm_dsp::OFFSET_MIN..=arm_dsp::OFFSET_MAX).contains(&x_offset)
+}
+
+/// The int8 2 × 2 GEMM tile (see [`scalar::dot_2x2`]); callers check the lengths.
+#[inline]
+pub(crate) fn dot_2x2(x: [&[i8]; 2], x_offset: i32, w: [&[i8]; 2]) -> [i32; 4] {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if x[0].len() >= 4 && lane_safe(x_offset) && dsp() {
+        return arm_dsp::dot_2x2(x, x_offset, w);
+    }
+    scalar::dot_2x2(x, x_offset, w)
+}
+
+/// The int8 GEMV tile (see [`scalar::dot_1x4`]); callers check the lengths.
+#[inline]
+pub(crate) fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if x.len() >= 16 && lane_safe(x_offset) && dsp() {
+        return arm_dsp::dot_1x4(x, x_offset, w);
+    }
+    scalar::dot_1x4(x, x_offset, w)
+}
+
+/// The int8 GEMV tile for two rows (see [`scalar::dot_1x2`]); callers check the lengths.
+#[inline]
+pub(crate) fn dot_1x2(x: &[i8], x_offset: i32, w: [&[i8]; 2]) -> [i32; 2] {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if x.len() >= 16 && lane_safe(x_offset) && dsp() {
+        return arm_dsp::dot_1x2(x, x_offset, w);
+    }
+    scalar::dot_1x2(x, x_offset, w)
+}
+
+/// The int8 depthwise window (see [`scalar::depthwise`]).
+///
+/// # Safety
+///
+/// As for `arm_dsp::depthwise`: equal rows and cols, every tap's run of `out.len()`
+/// bytes in bounds of `x` and of `w`.
+#[inline]
+pub(crate) unsafe fn depthwise(
+    out: &mut [i32],
+    x: &[i8],
+    xs: crate::int8::Taps,
+    x_offset: i32,
+    w: &[i8],
+    ws: crate::int8::Taps,
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if out.len() >= 4 && lane_safe(x_offset) && dsp() {
+        // SAFETY: forwarded from the caller.
+        unsafe { arm_dsp::depthwise(out, x, xs, x_offset, w, ws) };
+        return;
+    }
+    scalar::depthwise(out, x, xs, x_offset, w, ws)
+}
+
+/// The int8 pooling maximum (see [`scalar::window_max`]).
+///
+/// # Safety
+///
+/// At least one tap, every tap's run of `out.len()` bytes in bounds of `x`.
+#[inline]
+pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Taps) {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if out.len() >= 4 && dsp() {
+        // SAFETY: forwarded from the caller.
+        unsafe { arm_dsp::window_max(out, x, taps) };
+        return;
+    }
+    scalar::window_max(out, x, taps)
+}
+
+/// The int8 pooling sum (see [`scalar::window_sum`]).
+///
+/// # Safety
+///
+/// Every tap's run of `out.len()` bytes in bounds of `x`.
+#[inline]
+pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Taps) {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if out.len() >= 4 && taps.rows.saturating_mul(taps.cols) <= 256 && dsp() {
+        // SAFETY: forwarded from the caller.
+        unsafe { arm_dsp::window_sum(out, x, taps) };
+        return;
+    }
+    scalar::window_sum(out, x, taps)
+}
+
+/// Prepares two input rows for [`gemm_2xn`]: on the Arm DSP path (offset lane-safe, at
+/// least one four-byte step) their offset-extended 16-bit lanes, written to `buf`
+/// (`4·⌊k/4⌋` words, callers check) and returned; elsewhere nothing (an empty slice),
+/// and [`gemm_2xn`] reads the rows themselves.
+#[inline]
+pub(crate) fn expand_2<'a>(x: [&[i8]; 2], x_offset: i32, buf: &'a mut [u32]) -> &'a [u32] {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if x[0].len() >= 4 && lane_safe(x_offset) && dsp() {
+        let words = 4 * (x[0].len() / 4);
+        let lanes = buf.get_mut(..words).unwrap_or(&mut []);
+        arm_dsp::expand_2(x, x_offset, lanes);
+        return lanes;
+    }
+    let _ = (x, x_offset, buf);
+    &[]
+}
+
+/// Two prepared input rows against `out[0].len()` weight rows of `k` (see
+/// [`scalar::gemm_2xn`]); `lanes` is [`expand_2`]'s result. Callers check the lengths.
+#[inline]
+pub(crate) fn gemm_2xn(
+    x: [&[i8]; 2],
+    x_offset: i32,
+    lanes: &[u32],
+    k: usize,
+    w: &[i8],
+    out: [&mut [i32]; 2],
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if !lanes.is_empty() {
+        let steps = lanes.len() / 4;
+        let tails = x.map(|row| row.get(4 * steps..).unwrap_or(&[]));
+        arm_dsp::gemm_2xn(lanes, tails, x_offset, k, w, out);
+        return;
+    }
+    let _ = lanes;
+    scalar::gemm_2xn(x, x_offset, k, w, out)
+}
