@@ -157,6 +157,10 @@ finetune_m4() { firmware_on finetune "$m4"; }
 finetune_m55() { firmware_on finetune "$m55"; }
 simd_check_m4() { firmware_on simd-check "$m4"; }
 simd_check_m55() { firmware_on simd-check "$m55"; }
+# kernel-bench: the CMSIS-NN comparison shapes on the scalar and the best path; it fails
+# unless both give the same outputs (and its digest matches).
+kernel_bench_m4() { firmware_on kernel-bench "$m4"; }
+kernel_bench_m55() { firmware_on kernel-bench "$m55"; }
 
 # A corrupted model must be rejected by the reader on the device: exit 1 with its error.
 mnist_corrupt() {
@@ -225,6 +229,8 @@ step "property tests under qemu-aarch64 (aarch64-unknown-linux-gnu)" qemu_user_a
 step "SIMD tests under qemu-aarch64 with the dot-product extension (SDOT path)" qemu_user_aarch64_dotprod
 step "firmware simd-check (scalar vs DSP) on Cortex-M4F" simd_check_m4
 step "firmware simd-check (scalar vs DSP vs Helium) on Cortex-M55" simd_check_m55
+step "firmware kernel-bench (int8 kernels, scalar vs DSP) on Cortex-M4F" kernel_bench_m4
+step "firmware kernel-bench (int8 kernels, scalar vs best path) on Cortex-M55" kernel_bench_m55
 step "firmware hello on Cortex-M4F (QEMU mps2-an386)" hello_m4
 step "firmware hello on Cortex-M55 (QEMU mps3-an547)" hello_m55
 step "firmware mnist (bundled model) on Cortex-M4F" mnist_m4
