@@ -213,7 +213,7 @@ fn pixel<X, Y>(
 /// The largest window (`kernel_h·kernel_w·in_c` bytes) that [`tiles`] copies into a
 /// stack buffer; larger windows that are not contiguous in the input take the
 /// per-pixel loop.
-const WINDOW_MAX: usize = 1024;
+const WINDOW_MAX: usize = 512;
 
 /// Output channels per [`gemm_2xn`] call (their sums live on the stack).
 use crate::int8::dense::{BLOCK, Block, Stage};
@@ -223,7 +223,9 @@ use crate::int8::dense::{BLOCK, Block, Stage};
 /// channels per [`mote_simd::int8::dot_2x2`] (each window gathered once into a
 /// contiguous column, unless it already is one, and reused for every output channel);
 /// other pixels through [`pixel`]. The same int32 sums (mod 2^32) as [`conv_core`], so
-/// bit-exact with it. Lengths must have been checked.
+/// bit-exact with it. Lengths must have been checked. Never inlined: its stack buffers
+/// (about 3.5 KiB, see [`WINDOW_MAX`]) are then only reserved on this path.
+#[inline(never)]
 fn tiles(
     g: &Geometry,
     quant: &Quant<'_>,

@@ -640,7 +640,9 @@ fn tiles(
 
 /// Pairs of batch rows (`input` holds an even number, each at most [`PAIR_MAX`] long)
 /// against every weight row with [`mote_simd::int8::gemm_2xn`], both input rows
-/// prepared once.
+/// prepared once. Never inlined: its stack buffers (about 3.5 KiB) are then only
+/// reserved when there is a pair of rows, not by every batch-1 call.
+#[inline(never)]
 fn pairs(
     inputs: usize,
     outputs: usize,
@@ -682,7 +684,7 @@ fn pairs(
 
 /// The longest input rows [`tiles`] prepares in pairs (stack scratch of
 /// `rows2_scratch_len(PAIR_MAX)` words); longer rows go one at a time.
-const PAIR_MAX: usize = 1024;
+const PAIR_MAX: usize = 512;
 
 #[cfg(test)]
 mod tests {
