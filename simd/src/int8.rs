@@ -18,6 +18,10 @@
 //! matter). The Arm DSP path takes offsets in [−32640, 32640] (every int8 zero point),
 //! four bytes per step; other offsets, and the last `len mod 4` elements or channels, go
 //! through the scalar reference.
+//! The Helium path (Cortex-M55/M85, `arch::arm_mve`) takes every offset: the GEMV and
+//! GEMM tiles read the raw rows (`VMLADAVA.S8`, with `x_offset·Σw` from `VADDVA.S8` of
+//! the weights; [`Rows2`] prepares nothing there), the depthwise window widens each byte
+//! to a 32-bit lane (`VLDRB.S32`) and adds the offset there, 16 channels per block.
 //!
 //! Every function validates its arguments and returns [`mote_core::Error`] on a
 //! mismatch; nothing panics on caller input.

@@ -24,7 +24,7 @@
 //! | aarch64 NEON (`+dotprod`: SDOT) | at compile time | GEMM tile (4 × 4/8/16), f32 dot, square root, int8 dot products | int8 bit for bit; f32 fused, same bits as AVX2 |
 //! | Cortex-M FPU (bare-metal hard-float Cortex-M4F/M7/M33/M55/M85) | at compile time (`simd/build.rs`) | GEMM tile (4 × 4, `VFMA.F32` in the `s` registers) | fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
 //! | Arm DSP (Cortex-M4/M7/M33/M55, Armv7-A/R) | at compile time (`simd/build.rs`) | int8 dot products | bit for bit |
-//! | Arm Helium, MVE (Cortex-M55/M85, `+mve` / `+mve.fp`) | at compile time (`simd/build.rs`) | int8 dot products, requantisation; with `+mve.fp` the f32 dot and the 4 × 4 GEMM tile | int8 bit for bit; f32 fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
+//! | Arm Helium, MVE (Cortex-M55/M85, `+mve` / `+mve.fp`) | at compile time (`simd/build.rs`) | int8 dot products and layer tiles (GEMV, GEMM 2 × N, depthwise, pooling windows), requantisation (per tensor and per channel); with `+mve.fp` the f32 dot and the 4 × 4 GEMM tile | int8 bit for bit; f32 fused, within `2·γ_n·Σ\|aᵢ·bᵢ\|` |
 //!
 //! Every public function validates its arguments and returns
 //! [`Error`](mote_core::Error) on a mismatch; nothing panics on caller input and

@@ -38,9 +38,12 @@ use mote_board::{Stopwatch, exit};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
 use mote_simd::dot::{dot_i8, dot_i8_offset, dot_i16_i8, sdot};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::int8::{
+    Rows2, Taps, depthwise, dot_1x2, dot_1x4, gemm_2xn, rows2_scratch_len, window_max, window_sum,
+};
 use mote_simd::isa::{self, Isa};
 use mote_simd::math::sqrt_in_place;
-use mote_simd::requant::requantize_i8;
+use mote_simd::requant::{requantize_i8, requantize_i8_channels};
 
 /// Generated cases per kernel and path.
 const CASES: u32 = 300;
@@ -92,6 +95,34 @@ const KERNELS: &[Kernel] = &[
     Kernel {
         name: "requantize_i8",
         check: check_requant,
+    },
+    Kernel {
+        name: "int8::dot_1x4",
+        check: check_dot_1x4,
+    },
+    Kernel {
+        name: "int8::dot_1x2",
+        check: check_dot_1x2,
+    },
+    Kernel {
+        name: "int8::gemm_2xn",
+        check: check_gemm_2xn,
+    },
+    Kernel {
+        name: "requantize_i8_channels",
+        check: check_requant_channels,
+    },
+    Kernel {
+        name: "int8::depthwise",
+        check: check_depthwise,
+    },
+    Kernel {
+        name: "int8::window_max",
+        check: check_window_max,
+    },
+    Kernel {
+        name: "int8::window_sum",
+        check: check_window_sum,
     },
 ];
 
@@ -570,6 +601,312 @@ fn check_requant(c: &mut Case<'_>) -> bool {
             acc.get(at).copied().unwrap_or(0),
             got[at],
             want[at]
+        );
+    }
+    ok
+}
+
+fn check_requant_channels(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let (mut acc, mut bias, mut ms, mut shifts) = (
+        [0i32; MAX_LEN + PAD],
+        [0i32; MAX_LEN + PAD],
+        [0i32; MAX_LEN + PAD],
+        [0i32; MAX_LEN + PAD],
+    );
+    let kind = c.rng.below(3);
+    for (((a, b), m), s) in acc.iter_mut().zip(&mut bias).zip(&mut ms).zip(&mut shifts) {
+        let r = c.rng.next();
+        *a = match kind {
+            0 => r as i32,
+            1 => (r as i32) >> (r % 31),
+            _ => c.rng.pick(&[i32::MIN, i32::MAX, 0, -1, 1, -(1 << 16)], 0),
+        };
+        *b = match c.rng.below(3) {
+            0 => c.rng.pick(&[i32::MIN, i32::MAX, 0, -1], 0),
+            _ => (c.rng.next() as i32) >> 12,
+        };
+        *m = match c.rng.below(4) {
+            0 => c
+                .rng
+                .pick(&[i32::MIN, i32::MAX, 1 << 30, -(1 << 30), 0, 1, -1], 0),
+            1 | 2 => (1 << 30) | (c.rng.next() >> 2) as i32,
+            _ => c.rng.next() as i32,
+        };
+        *s = match c.rng.below(3) {
+            0 => c.rng.pick(&[-31, 30, 0, -1, 1, -8], 0),
+            _ => c.rng.below(62) as i32 - 31,
+        };
+    }
+    let zp = match c.rng.below(3) {
+        0 => c.rng.pick(&[0, -128, 127, i32::MIN, i32::MAX], 0),
+        _ => c.rng.below(256) as i32 - 128,
+    };
+    let (mut lo, mut hi) = (c.rng.next() as i8, c.rng.next() as i8);
+    if lo > hi {
+        core::mem::swap(&mut lo, &mut hi);
+    }
+    if c.rng.below(2) == 0 {
+        (lo, hi) = (i8::MIN, i8::MAX);
+    }
+    let st = [c.start(), c.start(), c.start(), c.start()];
+    let (a, b) = (&acc[st[0]..st[0] + n], &bias[st[1]..st[1] + n]);
+    let (m, s) = (&ms[st[2]..st[2] + n], &shifts[st[3]..st[3] + n]);
+    let (mut want, mut got) = ([0i8; MAX_LEN], [0i8; MAX_LEN]);
+    let w = on(Isa::Scalar, || {
+        requantize_i8_channels(a, b, m, s, zp, lo, hi, &mut want[..n])
+    });
+    let g = on(c.path, || {
+        requantize_i8_channels(a, b, m, s, zp, lo, hi, &mut got[..n])
+    });
+    let bad = got[..n].iter().zip(&want[..n]).position(|(g, w)| g != w);
+    let ok = w.is_ok() && g.is_ok() && bad.is_none();
+    if !ok && c.log {
+        let at = bad.unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: len {=usize}, zp {=i32}, clamp {=i8}..={=i8}: element {=usize}: got {=i8} want {=i8}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            zp,
+            lo,
+            hi,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+/// Bytes of the image buffer of the window checks ([`check_depthwise`], …).
+const IMAGE: usize = 4096;
+
+/// A window case: `(channels, taps)` over an image of `channels`-wide runs, tap steps at
+/// least a run apart (sometimes more), usually up to 3 × 3 taps (`min_taps` 0 or 1
+/// rows and cols), sometimes 9 × 9 (more than the Helium table) with at most 20
+/// channels; always within [`IMAGE`] bytes.
+fn window_case(c: &mut Case<'_>, min_taps: u32) -> (usize, Taps) {
+    let mut n = c.len();
+    let (rows, cols) = if c.rng.below(8) == 0 {
+        n = n.min(20);
+        (9, 9)
+    } else {
+        (
+            (min_taps + c.rng.below(4 - min_taps)) as usize,
+            (min_taps + c.rng.below(4 - min_taps)) as usize,
+        )
+    };
+    let col_step = n + c.rng.below(4) as usize;
+    let row_step = cols * col_step + c.rng.below(4) as usize;
+    (n, Taps::new(rows, cols, row_step, col_step))
+}
+
+fn check_depthwise(c: &mut Case<'_>) -> bool {
+    let (n, xt) = window_case(c, 0);
+    let wt = Taps::new(xt.rows, xt.cols, xt.cols * n, n);
+    let (mut xb, mut wb) = ([0i8; IMAGE + PAD], [0i8; IMAGE + PAD]);
+    c.bytes(&mut xb);
+    c.bytes(&mut wb);
+    let (xs, ws) = (c.start(), c.start());
+    let xo = c.offset();
+    let (x, w) = (&xb[xs..], &wb[ws..]);
+    let (mut want, mut got) = ([0x5555i32; MAX_LEN], [-7i32; MAX_LEN]);
+    let a = on(Isa::Scalar, || depthwise(&mut want[..n], x, xt, xo, w, wt));
+    let b = on(c.path, || depthwise(&mut got[..n], x, xt, xo, w, wt));
+    let ok = a.is_ok() && b.is_ok() && got[..n] == want[..n];
+    if !ok && c.log {
+        let at = got[..n]
+            .iter()
+            .zip(&want[..n])
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} channels, {=usize}x{=usize} taps, offset {=i32}: channel {=usize}: got {=i32} want {=i32}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            xt.rows,
+            xt.cols,
+            xo,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+fn check_window_max(c: &mut Case<'_>) -> bool {
+    let (n, t) = window_case(c, 1);
+    let mut xb = [0i8; IMAGE + PAD];
+    c.bytes(&mut xb);
+    let x = &xb[c.start()..];
+    let (mut want, mut got) = ([0x55i8; MAX_LEN], [-7i8; MAX_LEN]);
+    let a = on(Isa::Scalar, || window_max(&mut want[..n], x, t));
+    let b = on(c.path, || window_max(&mut got[..n], x, t));
+    let ok = a.is_ok() && b.is_ok() && got[..n] == want[..n];
+    if !ok && c.log {
+        let at = got[..n]
+            .iter()
+            .zip(&want[..n])
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} channels, {=usize}x{=usize} taps: channel {=usize}: got {=i8} want {=i8}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            t.rows,
+            t.cols,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+fn check_window_sum(c: &mut Case<'_>) -> bool {
+    let (n, t) = window_case(c, 0);
+    let mut xb = [0i8; IMAGE + PAD];
+    c.bytes(&mut xb);
+    let x = &xb[c.start()..];
+    let (mut want, mut got) = ([0x5555i32; MAX_LEN], [-7i32; MAX_LEN]);
+    let a = on(Isa::Scalar, || window_sum(&mut want[..n], x, t));
+    let b = on(c.path, || window_sum(&mut got[..n], x, t));
+    let ok = a.is_ok() && b.is_ok() && got[..n] == want[..n];
+    if !ok && c.log {
+        let at = got[..n]
+            .iter()
+            .zip(&want[..n])
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} channels, {=usize}x{=usize} taps: channel {=usize}: got {=i32} want {=i32}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            t.rows,
+            t.cols,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+/// Weight rows of the int8 tile checks ([`check_dot_1x4`], [`check_gemm_2xn`]: up to
+/// 5, so an odd last row too).
+const ROWS: usize = 5;
+
+fn check_dot_1x4(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let mut xb = [0i8; MAX_LEN + PAD];
+    let mut wb = [[0i8; MAX_LEN + PAD]; 4];
+    c.bytes(&mut xb);
+    for r in wb.iter_mut() {
+        c.bytes(r);
+    }
+    let xs = c.start();
+    let ws = [c.start(), c.start(), c.start(), c.start()];
+    let xo = c.offset();
+    let x = &xb[xs..xs + n];
+    let w = [
+        &wb[0][ws[0]..ws[0] + n],
+        &wb[1][ws[1]..ws[1] + n],
+        &wb[2][ws[2]..ws[2] + n],
+        &wb[3][ws[3]..ws[3] + n],
+    ];
+    let want = on(Isa::Scalar, || dot_1x4(x, xo, w)).ok();
+    let got = on(c.path, || dot_1x4(x, xo, w)).ok();
+    let ok = want.is_some() && got == want;
+    if !ok && c.log {
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: len {=usize}, offset {=i32}: got {} want {}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            xo,
+            got,
+            want
+        );
+    }
+    ok
+}
+
+fn check_dot_1x2(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let mut xb = [0i8; MAX_LEN + PAD];
+    let mut wb = [[0i8; MAX_LEN + PAD]; 2];
+    c.bytes(&mut xb);
+    for r in wb.iter_mut() {
+        c.bytes(r);
+    }
+    let xs = c.start();
+    let ws = [c.start(), c.start()];
+    let xo = c.offset();
+    let x = &xb[xs..xs + n];
+    let w = [&wb[0][ws[0]..ws[0] + n], &wb[1][ws[1]..ws[1] + n]];
+    let want = on(Isa::Scalar, || dot_1x2(x, xo, w)).ok();
+    let got = on(c.path, || dot_1x2(x, xo, w)).ok();
+    let ok = want.is_some() && got == want;
+    if !ok && c.log {
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: len {=usize}, offset {=i32}: got {} want {}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            xo,
+            got,
+            want
+        );
+    }
+    ok
+}
+
+fn check_gemm_2xn(c: &mut Case<'_>) -> bool {
+    let k = c.len();
+    let rows = c.rng.below(ROWS as u32 + 1) as usize;
+    let mut xb = [[0i8; MAX_LEN + PAD]; 2];
+    let mut wb = [0i8; ROWS * MAX_LEN + PAD];
+    for r in xb.iter_mut() {
+        c.bytes(r);
+    }
+    c.bytes(&mut wb);
+    let (s0, s1, sw) = (c.start(), c.start(), c.start());
+    let xo = c.offset();
+    let x = [&xb[0][s0..s0 + k], &xb[1][s1..s1 + k]];
+    let w = &wb[sw..sw + rows * k];
+    let run = |path: Isa, out: &mut [[i32; ROWS]; 2]| {
+        on(path, || {
+            let mut scratch = [0u32; rows2_scratch_len(MAX_LEN)];
+            let prepared = Rows2::new(x, xo, &mut scratch)?;
+            let [a, b] = out;
+            gemm_2xn(&prepared, w, [&mut a[..rows], &mut b[..rows]])
+        })
+        .is_ok()
+    };
+    let (mut want, mut got) = ([[i32::MIN; ROWS]; 2], [[i32::MIN; ROWS]; 2]);
+    let ok = run(Isa::Scalar, &mut want) && run(c.path, &mut got) && got == want;
+    if !ok && c.log {
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: k {=usize}, rows {=usize}, offset {=i32}: got {} want {}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            k,
+            rows,
+            xo,
+            got,
+            want
         );
     }
     ok

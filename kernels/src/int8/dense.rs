@@ -282,6 +282,11 @@ impl Prep {
 /// The prepared output stage of up to `N` consecutive channels.
 pub(crate) struct Block<const N: usize = BLOCK> {
     preps: [Prep; N],
+    /// The biases, multipliers and shifts of the channels as arrays, for
+    /// [`mote_simd::requant::requantize_i8_channels`] (the Helium output stage).
+    bias: [i32; N],
+    mult: [i32; N],
+    shift: [i32; N],
     /// The first channel, or `usize::MAX` before the first [`Stage::prepare`].
     o0: usize,
     n: usize,
@@ -294,6 +299,9 @@ impl<const N: usize> Block<N> {
     pub(crate) const fn new() -> Self {
         Self {
             preps: [Prep::ZERO; N],
+            bias: [0; N],
+            mult: [0; N],
+            shift: [0; N],
             o0: usize::MAX,
             n: 0,
             no_min: true,
@@ -312,6 +320,15 @@ impl Stage<'_> {
         }
         for (j, p) in block.preps.iter_mut().take(n).enumerate() {
             *p = self.prep(o0 + j);
+        }
+        // Filled whichever path is on, so a block stays valid for either.
+        let arrays = block
+            .bias
+            .iter_mut()
+            .zip(&mut block.mult)
+            .zip(&mut block.shift);
+        for (((b, m), s), p) in arrays.zip(&block.preps).take(n) {
+            (*b, *m, *s) = (p.bias, p.m.multiplier(), p.m.shift());
         }
         block.o0 = o0;
         block.n = n;
@@ -376,6 +393,24 @@ impl Stage<'_> {
     #[inline]
     pub(crate) fn store_block<const N: usize>(&self, ys: &mut [i8], acc: &[i32], block: &Block<N>) {
         let (zp, (lo, hi)) = (self.zero_point, self.act);
+        if self.rounding == Rounding::Double && mote_simd::requant::channels_vectorised() {
+            // Helium: four channels per step, the same bits (the clamp is within i8,
+            // validated by the callers).
+            let n = ys.len().min(acc.len()).min(block.n);
+            let arrays = (
+                block.bias.get(..n),
+                block.mult.get(..n),
+                block.shift.get(..n),
+                acc.get(..n),
+                ys.get_mut(..n),
+            );
+            if let (Some(b), Some(m), Some(s), Some(a), Some(y)) = arrays
+                && let (Ok(lo8), Ok(hi8)) = (i8::try_from(lo), i8::try_from(hi))
+                && mote_simd::requant::requantize_i8_channels(a, b, m, s, zp, lo8, hi8, y).is_ok()
+            {
+                return;
+            }
+        }
         let out = |y: i32| y.saturating_add(zp).clamp(lo, hi) as i8;
         let preps = block.preps.get(..block.n).unwrap_or(&[]);
         let all = ys.iter_mut().zip(acc).zip(preps);

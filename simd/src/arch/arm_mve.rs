@@ -29,11 +29,28 @@
 //! | [`dot`] | 2 × `VLDRW.32`, `VFMA.F32`, `LETP` | 1.0 | 1.09 (784), 2.08 (64) | fused, 4 partial sums (tolerance below) |
 //! | [`tile`] | `VLDRW.32`, 4 × (`LDR`, `VFMA.F32` by scalar), `ADD`, `LETP` | 0.69 (4 × 4) | 1.22 (SGEMM 32×32×32, packing included) | fused (tolerance below) |
 //! | [`requantize_i8_double`] | `VLDRW.32`, `VQSHL`, `VQRDMULH`, `VAND`, `VSHR`, 2 × `VQADD`, `VRSHL`, `VMAX`, `VMIN`, `VSTRB.32`, `LETP` | 3 per element | 3.11 per element (784) | exact (TFLite's double rounding) |
+//! | [`requantize_i8_channels`] | the same with per-lane bias, multiplier and shift (3 more `VLDRW.32`, `VADD`, `VMAX`/`VMIN` for the shifts) | 4.75 per element | — | exact |
+//! | [`dot_1x2`], [`dot_1x4`] (1 × 2 rows per pass) | 3 × `VLDRB.8`, 2 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.25 | FC 784 → 128: 0.37, 400 → 10: 0.57 (whole layer) | exact (mod 2^32), any offset |
+//! | [`gemm_2xn`] (2 × 2 per pass, raw rows) | 4 × `VLDRB.8`, 4 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.17 | conv 1×1 25×5×64 → 64: 0.60, 3×3 13×13×8 → 16: 1.04 (whole layer) | exact (mod 2^32), any offset |
+//! | [`depthwise`] (16 channels per block, per tap) | `LDRD`, 2 × `ADD`, 4 × (2 × `VLDRB.S32`, `VADD`, `VMUL`, `VADD`), `SUBS`, `BNE` | 1.56 | depthwise 3×3 25×5×64: 4.14 (whole layer) | exact (mod 2^32), any offset |
+//! | [`window_max`] / [`window_sum`] (16 channels, per tap) | `LDR`, `ADD`, `VLDRB.U8`, `VMAX.S8`, `SUBS`, `BNE` / `LDR`, `ADD`, 4 × (`VLDRB.S32`, `VADD`), `SUBS`, `BNE` | 0.38 / 0.75 per element | — (≥ 16 channels only) | exact |
 //!
 //! For comparison on the same core, the DSP path takes 2.63 per MAC for 784 elements
 //! with offsets and the scalar path 4.30 (1.59 when LLVM may auto-vectorise the scalar
 //! loop into MVE itself; firmware-examples turns that off), the scalar f32 dot product
-//! 3.29, the scalar SGEMM 2.42 and the scalar requantisation 26.1 per element. Shorter int8 runs than [`MIN_LEN`] and f32 ones than
+//! 3.29, the scalar SGEMM 2.42 and the scalar requantisation 26.1 per element.
+//!
+//! The int8 layer tiles (`int8::dot_1x4`, `gemm_2xn`, `depthwise`, `window_*`) read the
+//! raw bytes and take every input offset: the offset term of the GEMM tiles is
+//! `x_offset·Σw` (`VADDVA.S8` of the weights, exact in ℤ/2^32 as in [`dot_i8_offset`]),
+//! the window kernels add it in 32-bit lanes (`VLDRB.S32`, wrapping). `gemm_2xn` needs no
+//! prepared rows on this path (`int8::Rows2` leaves its scratch unused). Whole layers
+//! on QEMU `mps3-an547` (`kernel-bench`, instructions per MAC, DSP path on the same
+//! core in brackets, CMSIS-NN's MVE path after the slash): conv 1×1 0.60 (1.91) / 0.40,
+//! depthwise 3×3 4.14 (7.43) / 2.32, conv 3×3 1.04 (2.33) / 0.63, FC 784 → 128 0.37
+//! (1.81) / 0.49, FC 400 → 10 0.57 (2.01) / 0.63 — the convolutions with the per-channel
+//! output stage on [`requantize_i8_channels`]. Pooling over 8 channels stays on the DSP
+//! path (Helium's window kernels from 16 channels). Shorter int8 runs than [`MIN_LEN`] and f32 ones than
 //! `MIN_LEN_F32` stay on the scalar path.
 //!
 //! Integer results equal the scalar reference's bit for bit. The f32 kernels use fused
@@ -434,4 +451,619 @@ pub(crate) fn dot_i16_i8(x: &[i16], w: &[i8], w_offset: i32) -> i64 {
         );
     }
     (((hi as u64) << 32) | lo as u64) as i64
+}
+
+/// `[x·w0, x·w1]` with `a·b = Σ (a[i] + x_offset)·b[i]` over the common length, wrapping
+/// in `i32` (see [`scalar::dot_1x2`](super::scalar::dot_1x2)), for any offset.
+///
+/// One pass over `x`: per 16 bytes, three `VLDRB.8`, two `VMLADAVA.S8` (`Σx·wⱼ`) and two
+/// `VADDVA.S8` (`Σwⱼ`); then `Σx·wⱼ + x_offset·Σwⱼ`, exact in ℤ/2^32 as in
+/// [`dot_i8_offset`].
+#[inline(never)]
+pub(crate) fn dot_1x2(x: &[i8], x_offset: i32, w: [&[i8]; 2]) -> [i32; 2] {
+    let n = w.iter().fold(x.len(), |n, r| n.min(r.len()));
+    if n == 0 {
+        return [0, 0];
+    }
+    // SAFETY: `n` bytes of `x`, `w[0]` and `w[1]`.
+    let [a, sa, b, sb] = unsafe { pass_1x2(x.as_ptr(), w[0].as_ptr(), w[1].as_ptr(), n) };
+    [
+        a.wrapping_add(x_offset.wrapping_mul(sa)),
+        b.wrapping_add(x_offset.wrapping_mul(sb)),
+    ]
+}
+
+/// `[x·w0, x·w1, x·w2, x·w3]` (see [`dot_1x2`]): two passes of its loop (four dot
+/// products and four weight sums need eight even accumulator registers, more than an asm
+/// block can have beside its pointers).
+#[inline(never)]
+pub(crate) fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
+    let n = w.iter().fold(x.len(), |n, r| n.min(r.len()));
+    if n == 0 {
+        return [0; 4];
+    }
+    // SAFETY: `n` bytes of `x` and of every row.
+    let [a, sa, b, sb] = unsafe { pass_1x2(x.as_ptr(), w[0].as_ptr(), w[1].as_ptr(), n) };
+    // SAFETY: as above.
+    let [c, sc, d, sd] = unsafe { pass_1x2(x.as_ptr(), w[2].as_ptr(), w[3].as_ptr(), n) };
+    [
+        a.wrapping_add(x_offset.wrapping_mul(sa)),
+        b.wrapping_add(x_offset.wrapping_mul(sb)),
+        c.wrapping_add(x_offset.wrapping_mul(sc)),
+        d.wrapping_add(x_offset.wrapping_mul(sd)),
+    ]
+}
+
+/// `[Σx·w0, Σw0, Σx·w1, Σw1]` over `n ≥ 1` bytes, each wrapping mod 2^32.
+///
+/// # Safety
+///
+/// `n ≥ 1`; `x`, `w0` and `w1` each point to `n` readable bytes.
+#[inline(always)]
+unsafe fn pass_1x2(x: *const i8, w0: *const i8, w1: *const i8, n: usize) -> [i32; 4] {
+    let (mut a, mut sa, mut b, mut sb) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the loop reads `n` bytes from each pointer (16 per iteration, the last
+    // iteration predicated to the remaining lanes, whose inactive lanes access no memory),
+    // in bounds by the caller's contract; `n ≥ 1`, so `DLSTP` runs no empty loop. MVE is
+    // present (this module is compiled only for targets that have it). Registers
+    // written: the pointer copies, `r0`/`r2`/`r4`/`r8` (the sums; VMLADAVA and VADDVA
+    // need even accumulators), `lr` and `q0`–`q2` (`s0`–`s11`), all declared; no stack,
+    // no memory written.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "2:",
+            "vldrb.8 q0, [{x}], #16",
+            "vldrb.8 q1, [{w0}], #16",
+            "vldrb.8 q2, [{w1}], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vaddva.s8 r2, q1",
+            "vmladava.s8 r4, q0, q2",
+            "vaddva.s8 r8, q2",
+            "letp lr, 2b",
+            n = in(reg) n,
+            x = inout(reg) x => _,
+            w0 = inout(reg) w0 => _,
+            w1 = inout(reg) w1 => _,
+            inout("r0") a,
+            inout("r2") sa,
+            inout("r4") b,
+            inout("r8") sb,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            options(nostack, readonly),
+        );
+    }
+    [a, sa, b, sb]
+}
+
+/// `out[r][j] = Σ_i (x_r[i] + x_offset)·w[j·k + i]` for `j < n` (see
+/// [`scalar::gemm_2xn`](super::scalar::gemm_2xn)), for any offset, reading the raw rows
+/// (no prepared lanes): per pair of weight rows one loop, per 16 bytes of `k` four
+/// `VLDRB.8`, four `VMLADAVA.S8` and two `VADDVA.S8` (`Σwⱼ`, for the offset term
+/// `x_offset·Σwⱼ`, exact in ℤ/2^32 as in [`dot_i8_offset`]). Callers check the lengths:
+/// both rows `k` long, `w` at least `n·k`, `n = out[0].len() = out[1].len()`.
+#[inline(never)]
+pub(crate) fn gemm_2xn(x: [&[i8]; 2], x_offset: i32, k: usize, w: &[i8], out: [&mut [i32]; 2]) {
+    let [out0, out1] = out;
+    if k == 0 || x[0].len() < k || x[1].len() < k {
+        out0.fill(0);
+        out1.fill(0);
+        return;
+    }
+    // Rows of `w` there are (callers pass at least `n`).
+    let n = out0.len().min(out1.len()).min(w.len() / k);
+    let (x0, x1) = (x[0].as_ptr(), x[1].as_ptr());
+    let xo = x_offset;
+    let mut w0 = w.as_ptr();
+    let (pairs0, pairs1) = (out0.chunks_exact_mut(2), out1.chunks_exact_mut(2));
+    for (p, q) in pairs0.zip(pairs1).take(n / 2) {
+        let w1 = w0.wrapping_add(k);
+        // SAFETY: `k ≥ 1` bytes of both input rows and of weight rows `2j` and `2j + 1`
+        // (`w0`, `w1`), both below `n ≤ w.len() / k`.
+        let [a, b, sw0, c, d, sw1] = unsafe { pass_2x2(x0, x1, w0, w1, k) };
+        w0 = w1.wrapping_add(k);
+        if let ([p0, p1], [q0, q1]) = (p, q) {
+            *p0 = a.wrapping_add(xo.wrapping_mul(sw0));
+            *q0 = b.wrapping_add(xo.wrapping_mul(sw0));
+            *p1 = c.wrapping_add(xo.wrapping_mul(sw1));
+            *q1 = d.wrapping_add(xo.wrapping_mul(sw1));
+        }
+    }
+    if n % 2 == 1 {
+        let last = n - 1;
+        if let (Some(p0), Some(q0)) = (out0.get_mut(last), out1.get_mut(last)) {
+            // The last weight row of an odd `n`: the pair loop with the row twice.
+            // SAFETY: `k ≥ 1` bytes of both input rows and of weight row `n − 1`.
+            let [a, b, sw, ..] = unsafe { pass_2x2(x0, x1, w0, w0, k) };
+            *p0 = a.wrapping_add(xo.wrapping_mul(sw));
+            *q0 = b.wrapping_add(xo.wrapping_mul(sw));
+        }
+    }
+}
+
+/// `[Σx0·w0, Σx1·w0, Σw0, Σx0·w1, Σx1·w1, Σw1]` over `k ≥ 1` bytes, each wrapping mod
+/// 2^32.
+///
+/// # Safety
+///
+/// `k ≥ 1`; `x0`, `x1`, `w0` and `w1` each point to `k` readable bytes.
+#[inline(always)]
+unsafe fn pass_2x2(
+    x0: *const i8,
+    x1: *const i8,
+    w0: *const i8,
+    w1: *const i8,
+    k: usize,
+) -> [i32; 6] {
+    let mut s = [0i32; 6];
+    // SAFETY: the loop reads `k` bytes from each pointer (16 per iteration, the last
+    // predicated to the remaining lanes, whose inactive lanes access no memory), in bounds
+    // by the caller's contract; `k ≥ 1`. MVE is present. Registers written: the pointer
+    // copies, the six sums in the even registers `r0`, `r2`, `r4`, `r8`, `r10`, `r12`,
+    // `lr` and `q0`–`q3` (`s0`–`s15`), all declared; no stack, no memory written.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {k}",
+            "2:",
+            "vldrb.8 q0, [{x0}], #16",
+            "vldrb.8 q1, [{x1}], #16",
+            "vldrb.8 q2, [{w0}], #16",
+            "vldrb.8 q3, [{w1}], #16",
+            "vmladava.s8 r0, q0, q2",
+            "vmladava.s8 r2, q1, q2",
+            "vaddva.s8 r4, q2",
+            "vmladava.s8 r8, q0, q3",
+            "vmladava.s8 r10, q1, q3",
+            "vaddva.s8 r12, q3",
+            "letp lr, 2b",
+            k = in(reg) k,
+            x0 = inout(reg) x0 => _,
+            x1 = inout(reg) x1 => _,
+            w0 = inout(reg) w0 => _,
+            w1 = inout(reg) w1 => _,
+            inout("r0") s[0],
+            inout("r2") s[1],
+            inout("r4") s[2],
+            inout("r8") s[3],
+            inout("r10") s[4],
+            inout("r12") s[5],
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack, readonly),
+        );
+    }
+    s
+}
+
+/// Per-channel requantisation with double rounding (see
+/// [`scalar::requantize_i8_channels`](super::scalar::requantize_i8_channels)): the
+/// [`requantize_i8_double`] sequence with the bias added first (`VADD.I32`, wrapping) and
+/// the shifts and multipliers loaded per lane (`VQSHL`, `VQRDMULH`, `VAND`, `VRSHL` by
+/// vectors; left shift `max(s, 0)`, right shift `−min(s, 0)` from `VMAX`/`VMIN` against
+/// zero). Four channels per step, the same bits as the scalar reference (see
+/// [`requantize_i8_double`] for why each step is exact). Callers check the lengths, the
+/// shifts (in `[−31, 30]`) and `min ≤ max`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(crate) fn requantize_i8_channels(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    shifts: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let n = acc
+        .len()
+        .min(bias.len())
+        .min(multipliers.len())
+        .min(shifts.len())
+        .min(out.len());
+    if n == 0 {
+        return;
+    }
+    let params = [zero_point, i32::from(min), i32::from(max.max(min))];
+    // SAFETY: the loop reads `n` i32 from each of `acc`, `bias`, `multipliers` and
+    // `shifts` (16 bytes per iteration, 4-aligned as `vldrw.32` needs; the last iteration
+    // predicated to the remaining lanes, whose inactive lanes access no memory) and writes
+    // `n` bytes to `out` (`vstrb.32`, predicated likewise), all within the slices (`n ≤`
+    // every length); `params` is read (12 bytes). MVE is present. Registers written: the
+    // pointer copies, the temporary, `lr`, `q0`–`q7` (`s0`–`s31`); no stack.
+    unsafe {
+        asm!(
+            "ldr {t}, [{p}]",
+            "vdup.32 q5, {t}",
+            "ldr {t}, [{p}, #4]",
+            "vdup.32 q6, {t}",
+            "ldr {t}, [{p}, #8]",
+            "vdup.32 q7, {t}",
+            "vmov.i32 q3, #0",
+            "dlstp.32 lr, {n}",
+            "2:",
+            "vldrw.u32 q0, [{acc}], #16",
+            "vldrw.u32 q1, [{bias}], #16",
+            "vadd.i32 q0, q0, q1",
+            "vldrw.u32 q2, [{sh}], #16",
+            "vmax.s32 q4, q2, q3",
+            "vmin.s32 q2, q2, q3",
+            "vqshl.s32 q0, q0, q4",
+            "vldrw.u32 q1, [{m}], #16",
+            "vqrdmulh.s32 q0, q0, q1",
+            "vand q1, q0, q2",
+            "vshr.s32 q1, q1, #31",
+            "vqadd.s32 q0, q0, q1",
+            "vrshl.s32 q0, q0, q2",
+            "vqadd.s32 q0, q0, q5",
+            "vmax.s32 q0, q0, q6",
+            "vmin.s32 q0, q0, q7",
+            // The narrowing store takes a low register (r0–r7) as its base.
+            "vstrb.32 q0, [r1], #4",
+            "letp lr, 2b",
+            p = in(reg) params.as_ptr(),
+            t = out(reg) _,
+            n = in(reg) n,
+            acc = inout(reg) acc.as_ptr() => _,
+            bias = inout(reg) bias.as_ptr() => _,
+            sh = inout(reg) shifts.as_ptr() => _,
+            m = inout(reg) multipliers.as_ptr() => _,
+            inout("r1") out.as_mut_ptr() => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Most taps of a window [`depthwise`] takes (its tap table lives on the stack); larger
+/// windows go to the other paths.
+pub(crate) const DEPTHWISE_TAPS: usize = 64;
+
+/// The depthwise window (see [`scalar::depthwise`](super::scalar::depthwise)) for any
+/// offset, windows of at most [`DEPTHWISE_TAPS`] taps.
+///
+/// The taps' starts in `x` and `w` go to a table first; then per block of 16 channels
+/// one loop over the table keeps the sums in four `q` registers (`q4`–`q7`, four
+/// channels each): per tap `LDRD` of the two starts, two `ADD`, and per four channels
+/// `VLDRB.S32` of the inputs and of the weights (each byte sign-extended into a 32-bit
+/// lane), `VADD.I32` of the offset, `VMUL.I32`, `VADD.I32` — wrapping `i32` operations
+/// on every lane, so exact for any offset (the same sum mod 2^32 as the scalar
+/// reference). The last `n mod 16` channels run the same loop four at a time with one
+/// accumulator, predicated by `VCTP.32` to the channels left.
+///
+/// # Safety
+///
+/// Equal rows and cols, `rows·cols ≤` [`DEPTHWISE_TAPS`], every tap's run of
+/// `out.len()` bytes in bounds of `x` and of `w`.
+#[inline(never)]
+pub(crate) unsafe fn depthwise(
+    out: &mut [i32],
+    x: &[i8],
+    xs: crate::int8::Taps,
+    x_offset: i32,
+    w: &[i8],
+    ws: crate::int8::Taps,
+) {
+    let mut table = [[0usize; 2]; DEPTHWISE_TAPS];
+    let mut taps = 0;
+    for r in 0..xs.rows {
+        for t in 0..xs.cols {
+            if let Some(e) = table.get_mut(taps) {
+                *e = [
+                    r * xs.row_step + t * xs.col_step,
+                    r * ws.row_step + t * ws.col_step,
+                ];
+                taps += 1;
+            }
+        }
+    }
+    if taps == 0 {
+        out.fill(0);
+        return;
+    }
+    let n = out.len();
+    let tab = table.as_ptr();
+    let mut c = 0;
+    while c + 16 <= n {
+        let (xb, wb) = (x.as_ptr().wrapping_add(c), w.as_ptr().wrapping_add(c));
+        let o = out.as_mut_ptr().wrapping_add(c);
+        // SAFETY: for each of the `taps ≥ 1` table entries `[xa, wa]` (the starts of a
+        // tap, in bounds with `n` bytes after them by the caller's contract) the loop
+        // reads 16 bytes at `x + xa + c` and at `w + wa + c` (`c + 16 ≤ n`), and reads
+        // the entry (8 bytes of `table`); it writes 64 bytes at `out + c` (16 `i32`,
+        // 4-aligned as `vstrw.32` needs; `c + 16 ≤ n`). MVE is present. Registers written:
+        // `r2`, `r3` (the tap addresses), the declared copies, `q0`, `q1` (`s0`–`s7`), `q4`–`q7`
+        // (`s16`–`s31`); no stack.
+        unsafe {
+            asm!(
+                // The widening loads take a low register (r0–r7) as their base.
+                "vmov.i32 q4, #0",
+                "vmov.i32 q5, #0",
+                "vmov.i32 q6, #0",
+                "vmov.i32 q7, #0",
+                "2:",
+                "ldrd r2, r3, [{tp}], #8",
+                "add r2, {xb}",
+                "add r3, {wb}",
+                "vldrb.s32 q0, [r2]",
+                "vldrb.s32 q1, [r3]",
+                "vadd.i32 q0, q0, {xo}",
+                "vmul.i32 q0, q0, q1",
+                "vadd.i32 q4, q4, q0",
+                "vldrb.s32 q0, [r2, #4]",
+                "vldrb.s32 q1, [r3, #4]",
+                "vadd.i32 q0, q0, {xo}",
+                "vmul.i32 q0, q0, q1",
+                "vadd.i32 q5, q5, q0",
+                "vldrb.s32 q0, [r2, #8]",
+                "vldrb.s32 q1, [r3, #8]",
+                "vadd.i32 q0, q0, {xo}",
+                "vmul.i32 q0, q0, q1",
+                "vadd.i32 q6, q6, q0",
+                "vldrb.s32 q0, [r2, #12]",
+                "vldrb.s32 q1, [r3, #12]",
+                "vadd.i32 q0, q0, {xo}",
+                "vmul.i32 q0, q0, q1",
+                "vadd.i32 q7, q7, q0",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "vstrw.32 q4, [{o}]",
+                "vstrw.32 q5, [{o}, #16]",
+                "vstrw.32 q6, [{o}, #32]",
+                "vstrw.32 q7, [{o}, #48]",
+                tp = inout(reg) tab => _,
+                cnt = inout(reg) taps => _,
+                xb = in(reg) xb,
+                wb = in(reg) wb,
+                xo = in(reg) x_offset,
+                o = in(reg) o,
+                out("r2") _,
+                out("r3") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+        c += 16;
+    }
+    while c < n {
+        let left = n - c;
+        let (xb, wb) = (x.as_ptr().wrapping_add(c), w.as_ptr().wrapping_add(c));
+        let o = out.as_mut_ptr().wrapping_add(c);
+        // SAFETY: as above with `min(left, 4)` channels: `VCTP.32 left` makes only the
+        // first `min(left, 4)` lanes active, and the predicated loads and the store
+        // (`VPST` blocks) access no memory for inactive lanes; so `min(left, 4)` bytes
+        // at `x + xa + c` and `w + wa + c` are read per tap (`c + left = n`) and
+        // `min(left, 4)` `i32` written at `out + c`. Registers written: `r2`, `r3`
+        // and copies, `q0`, `q1`, `q4` (`s0`–`s7`, `s16`–`s19`) and the predicate
+        // register VPR (not visible to Rust); no stack.
+        unsafe {
+            asm!(
+                // The widening loads take a low register (r0–r7) as their base.
+                "vmov.i32 q4, #0",
+                "vctp.32 {left}",
+                "2:",
+                "ldrd r2, r3, [{tp}], #8",
+                "add r2, {xb}",
+                "add r3, {wb}",
+                "vpstt",
+                "vldrbt.s32 q0, [r2]",
+                "vldrbt.s32 q1, [r3]",
+                "vadd.i32 q0, q0, {xo}",
+                "vmul.i32 q0, q0, q1",
+                "vadd.i32 q4, q4, q0",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "vpst",
+                "vstrwt.32 q4, [{o}]",
+                tp = inout(reg) tab => _,
+                cnt = inout(reg) taps => _,
+                left = in(reg) left,
+                xb = in(reg) xb,
+                wb = in(reg) wb,
+                xo = in(reg) x_offset,
+                o = in(reg) o,
+                out("r2") _,
+                out("r3") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                options(nostack),
+            );
+        }
+        c += 4;
+    }
+}
+
+/// The starts of `taps`' taps (row-major), at most [`DEPTHWISE_TAPS`] (callers check),
+/// into `table`; returns their number.
+#[inline(always)]
+fn tap_table(taps: crate::int8::Taps, table: &mut [usize; DEPTHWISE_TAPS]) -> usize {
+    let mut k = 0;
+    for r in 0..taps.rows {
+        for t in 0..taps.cols {
+            if let Some(e) = table.get_mut(k) {
+                *e = r * taps.row_step + t * taps.col_step;
+                k += 1;
+            }
+        }
+    }
+    k
+}
+
+/// The pooling maximum (see [`scalar::window_max`](super::scalar::window_max)) for
+/// windows of at most [`DEPTHWISE_TAPS`] taps: per block of 16 channels (the last one
+/// predicated by `VCTP.8` to the channels left) one loop over the taps' starts, `LDR`,
+/// `ADD`, `VLDRB.U8`, `VMAX.S8` per tap, then `VSTRB.8`.
+///
+/// # Safety
+///
+/// At least one tap and at most [`DEPTHWISE_TAPS`], every tap's run of `out.len()`
+/// bytes in bounds of `x`.
+#[inline(never)]
+pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Taps) {
+    let mut table = [0usize; DEPTHWISE_TAPS];
+    let k = tap_table(taps, &mut table);
+    if k == 0 {
+        return;
+    }
+    let n = out.len();
+    let mut c = 0;
+    while c < n {
+        let xb = x.as_ptr().wrapping_add(c);
+        let o = out.as_mut_ptr().wrapping_add(c);
+        // SAFETY: `VCTP.8 (n − c)` makes the first `min(n − c, 16)` lanes active; the
+        // predicated loads and the store (`VPST` blocks) access no memory for the
+        // others. So per table entry `xa` (a tap's start, in bounds with `n` bytes after
+        // it by the caller's contract) `min(n − c, 16)` bytes at `x + xa + c` are read
+        // (and the entry, 4 bytes of `table`), and as many written at `out + c`. MVE is
+        // present. Registers written: `r2` (the tap address), the declared copies, `q0`,
+        // `q4` (`s0`–`s3`, `s16`–`s19`) and VPR; no stack.
+        unsafe {
+            asm!(
+                "vmov.i8 q4, #0x80",
+                "vctp.8 {left}",
+                "2:",
+                "ldr r2, [{tp}], #4",
+                "add r2, {xb}",
+                "vpst",
+                "vldrbt.u8 q0, [r2]",
+                "vmax.s8 q4, q4, q0",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "vpst",
+                "vstrbt.8 q4, [{o}]",
+                tp = inout(reg) table.as_ptr() => _,
+                cnt = inout(reg) k => _,
+                left = in(reg) n - c,
+                xb = in(reg) xb,
+                o = in(reg) o,
+                out("r2") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                options(nostack),
+            );
+        }
+        c += 16;
+    }
+}
+
+/// The pooling sum (see [`scalar::window_sum`](super::scalar::window_sum)) for windows
+/// of at most [`DEPTHWISE_TAPS`] taps: [`depthwise`]'s loops without weights, per tap and
+/// four channels `VLDRB.S32` and `VADD.I32` (wrapping, exact).
+///
+/// # Safety
+///
+/// At most [`DEPTHWISE_TAPS`] taps, every tap's run of `out.len()` bytes in bounds of
+/// `x`.
+#[inline(never)]
+pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Taps) {
+    let mut table = [0usize; DEPTHWISE_TAPS];
+    let k = tap_table(taps, &mut table);
+    if k == 0 {
+        out.fill(0);
+        return;
+    }
+    let n = out.len();
+    let tab = table.as_ptr();
+    let mut c = 0;
+    while c + 16 <= n {
+        let xb = x.as_ptr().wrapping_add(c);
+        let o = out.as_mut_ptr().wrapping_add(c);
+        // SAFETY: per table entry `xa` (a tap's start, in bounds with `n` bytes after it
+        // by the caller's contract) 16 bytes at `x + xa + c` are read (`c + 16 ≤ n`), and
+        // the entry (4 bytes of `table`); 16 `i32` written at `out + c` (4-aligned). MVE
+        // is present. Registers written: `r2` (the tap address), the declared copies,
+        // `q0`, `q4`–`q7` (`s0`–`s3`, `s16`–`s31`); no stack.
+        unsafe {
+            asm!(
+                // The widening loads take a low register (r0–r7) as their base.
+                "vmov.i32 q4, #0",
+                "vmov.i32 q5, #0",
+                "vmov.i32 q6, #0",
+                "vmov.i32 q7, #0",
+                "2:",
+                "ldr r2, [{tp}], #4",
+                "add r2, {xb}",
+                "vldrb.s32 q0, [r2]",
+                "vadd.i32 q4, q4, q0",
+                "vldrb.s32 q0, [r2, #4]",
+                "vadd.i32 q5, q5, q0",
+                "vldrb.s32 q0, [r2, #8]",
+                "vadd.i32 q6, q6, q0",
+                "vldrb.s32 q0, [r2, #12]",
+                "vadd.i32 q7, q7, q0",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "vstrw.32 q4, [{o}]",
+                "vstrw.32 q5, [{o}, #16]",
+                "vstrw.32 q6, [{o}, #32]",
+                "vstrw.32 q7, [{o}, #48]",
+                tp = inout(reg) tab => _,
+                cnt = inout(reg) k => _,
+                xb = in(reg) xb,
+                o = in(reg) o,
+                out("r2") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+        c += 16;
+    }
+    while c < n {
+        let xb = x.as_ptr().wrapping_add(c);
+        let o = out.as_mut_ptr().wrapping_add(c);
+        // SAFETY: as above with `min(n − c, 4)` channels: `VCTP.32 (n − c)` makes only
+        // those lanes active, and the predicated loads and the store access no memory
+        // for the others. Registers written: `r2`, the declared copies, `q0`, `q4`
+        // (`s0`–`s3`, `s16`–`s19`) and VPR; no stack.
+        unsafe {
+            asm!(
+                "vmov.i32 q4, #0",
+                "vctp.32 {left}",
+                "2:",
+                "ldr r2, [{tp}], #4",
+                "add r2, {xb}",
+                "vpst",
+                "vldrbt.s32 q0, [r2]",
+                "vadd.i32 q4, q4, q0",
+                "subs {cnt}, #1",
+                "bne 2b",
+                "vpst",
+                "vstrwt.32 q4, [{o}]",
+                tp = inout(reg) tab => _,
+                cnt = inout(reg) k => _,
+                left = in(reg) n - c,
+                xb = in(reg) xb,
+                o = in(reg) o,
+                out("r2") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                options(nostack),
+            );
+        }
+        c += 4;
+    }
 }

@@ -23,7 +23,7 @@
 //! | x86-64 AVX2 + FMA | `x86_avx2` | at run time (CPUID, cached), off bare metal | `tile` (W 8 and 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (≥ 16 bytes; offsets in ±32640) |
 //! | aarch64 NEON | `aarch64_neon` | at compile time (`target_feature = "neon"`: every aarch64 target but the `-softfloat` ones) | `tile` (W 4, 8, 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
 //! | aarch64 NEON + dotprod | `aarch64_neon` | at compile time (`target_feature = "dotprod"`) | `dot_i8`, `dot_i8_offset` with SDOT (≥ 16 bytes; any offsets), NEON for the tail |
-//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding); with `mve_fp` `dot`, `tile` (4 × 4) |
+//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding), `requantize_i8_channels`, the int8 tiles `dot_1x4`/`dot_1x2`/`gemm_2xn` (≥ 8 bytes, any offset), `depthwise` (≤ 64 taps, any offset), `window_max`/`window_sum` (≥ 16 channels, ≤ 64 taps); with `mve_fp` `dot`, `tile` (4 × 4) |
 //! | Arm DSP | `arm_dsp` | at compile time: `cfg(mote_arm_dsp)` (Cortex-M4/M7, Armv8-M Mainline with `+dsp`, Armv7-A/R) | `dot_i8`, `dot_i8_offset` (offsets in ±32640) |
 //! | Cortex-M FPU | `arm_fpu` | at compile time: `cfg(mote_arm_fpu)` (bare-metal hard-float `thumbv7em` / `thumbv8m.main`: Cortex-M4F/M7/M33/M55/M85) | `tile` (4 × 4, `VFMA.F32` on `s` registers; `A` with contiguous rows or columns, else scalar) |
 //! | scalar | `scalar` | always | all |
@@ -351,6 +351,38 @@ pub(crate) fn requantize_i8(
     scalar::requantize_i8(acc, multiplier, rounding, zero_point, min, max, out);
 }
 
+/// Whether [`requantize_i8_channels`] takes a vector path now.
+#[inline(always)]
+pub(crate) fn requantize_i8_channels_vectorised() -> bool {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if mve() {
+        return true;
+    }
+    false
+}
+
+/// Per-channel requantisation with double rounding (see
+/// [`scalar::requantize_i8_channels`]); callers check the lengths, shifts and clamp.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn requantize_i8_channels(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    shifts: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if !acc.is_empty() && mve() {
+        arm_mve::requantize_i8_channels(acc, bias, multipliers, shifts, zero_point, min, max, out);
+        return;
+    }
+    scalar::requantize_i8_channels(acc, bias, multipliers, shifts, zero_point, min, max, out);
+}
+
 /// The int16 × int8 dot product with offsets, wrapping in i64 (see
 /// [`scalar::dot_i16_i8`]). The vector paths take `x_offset = 0` (TFLite's int16
 /// activations are symmetric) and weight offsets that keep their lanes exact.
@@ -409,6 +441,11 @@ pub(crate) fn dot_2x2(x: [&[i8]; 2], x_offset: i32, w: [&[i8]; 2]) -> [i32; 4] {
 /// The int8 GEMV tile (see [`scalar::dot_1x4`]); callers check the lengths.
 #[inline]
 pub(crate) fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
+    // Helium takes every offset (exact in ℤ/2^32, see arm_mve).
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if x.len() >= arm_mve::MIN_LEN && mve() {
+        return arm_mve::dot_1x4(x, x_offset, w);
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if x.len() >= 16 && lane_safe(x_offset) && dsp() {
         return arm_dsp::dot_1x4(x, x_offset, w);
@@ -419,6 +456,10 @@ pub(crate) fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
 /// The int8 GEMV tile for two rows (see [`scalar::dot_1x2`]); callers check the lengths.
 #[inline]
 pub(crate) fn dot_1x2(x: &[i8], x_offset: i32, w: [&[i8]; 2]) -> [i32; 2] {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if x.len() >= arm_mve::MIN_LEN && mve() {
+        return arm_mve::dot_1x2(x, x_offset, w);
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if x.len() >= 16 && lane_safe(x_offset) && dsp() {
         return arm_dsp::dot_1x2(x, x_offset, w);
@@ -441,6 +482,13 @@ pub(crate) unsafe fn depthwise(
     w: &[i8],
     ws: crate::int8::Taps,
 ) {
+    // Helium: any offset, windows of up to 64 taps.
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if out.len() >= 4 && xs.rows.saturating_mul(xs.cols) <= arm_mve::DEPTHWISE_TAPS && mve() {
+        // SAFETY: forwarded from the caller; the tap count checked.
+        unsafe { arm_mve::depthwise(out, x, xs, x_offset, w, ws) };
+        return;
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if out.len() >= 4 && lane_safe(x_offset) && dsp() {
         // SAFETY: forwarded from the caller.
@@ -457,6 +505,15 @@ pub(crate) unsafe fn depthwise(
 /// At least one tap, every tap's run of `out.len()` bytes in bounds of `x`.
 #[inline]
 pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Taps) {
+    // Helium from 16 channels (one full vector): with fewer the call and the tap table
+    // outweigh the loop (2×2 windows of 8 channels: 44 instructions per output for
+    // max pooling against 27 on the DSP path).
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if out.len() >= 16 && taps.rows.saturating_mul(taps.cols) <= arm_mve::DEPTHWISE_TAPS && mve() {
+        // SAFETY: forwarded from the caller; the tap count checked.
+        unsafe { arm_mve::window_max(out, x, taps) };
+        return;
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if out.len() >= 4 && dsp() {
         // SAFETY: forwarded from the caller.
@@ -473,6 +530,14 @@ pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Tap
 /// Every tap's run of `out.len()` bytes in bounds of `x`.
 #[inline]
 pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Taps) {
+    // Helium from 16 channels, as for `window_max` (2×2 windows of 8 channels: 56
+    // instructions per output for average pooling against 35 on the DSP path).
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if out.len() >= 16 && taps.rows.saturating_mul(taps.cols) <= arm_mve::DEPTHWISE_TAPS && mve() {
+        // SAFETY: forwarded from the caller; the tap count checked.
+        unsafe { arm_mve::window_sum(out, x, taps) };
+        return;
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if out.len() >= 4 && taps.rows.saturating_mul(taps.cols) <= 256 && dsp() {
         // SAFETY: forwarded from the caller.
@@ -488,6 +553,11 @@ pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Ta
 /// and [`gemm_2xn`] reads the rows themselves.
 #[inline]
 pub(crate) fn expand_2<'a>(x: [&[i8]; 2], x_offset: i32, buf: &'a mut [u32]) -> &'a [u32] {
+    // Helium reads the raw rows (any offset): nothing to prepare.
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if x[0].len() >= arm_mve::MIN_LEN && mve() {
+        return &[];
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if x[0].len() >= 4 && lane_safe(x_offset) && dsp() {
         let words = 4 * (x[0].len() / 4);
@@ -510,6 +580,11 @@ pub(crate) fn gemm_2xn(
     w: &[i8],
     out: [&mut [i32]; 2],
 ) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if lanes.is_empty() && k >= arm_mve::MIN_LEN && mve() {
+        arm_mve::gemm_2xn(x, x_offset, k, w, out);
+        return;
+    }
     #[cfg(all(target_arch = "arm", mote_arm_dsp))]
     if !lanes.is_empty() {
         let steps = lanes.len() / 4;

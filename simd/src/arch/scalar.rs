@@ -304,6 +304,31 @@ pub(crate) fn requantize_i8(
     }
 }
 
+/// `out[i] = clamp(sat(M_i(acc[i] + bias[i]) + zero_point), min, max)` with `M_i` the
+/// multiplier `(multipliers[i], shifts[i])` and double rounding, over the common length
+/// (callers check the lengths, the shifts and `min ≤ max`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn requantize_i8_channels(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    shifts: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let (lo, hi) = (i32::from(min), i32::from(max.max(min)));
+    let params = bias.iter().zip(multipliers).zip(shifts);
+    for ((y, &a), ((&b, &m), &s)) in out.iter_mut().zip(acc).zip(params) {
+        let r = QuantizedMultiplier::new(m, s)
+            .map(|q| q.apply_double(a.wrapping_add(b)))
+            .unwrap_or(0)
+            .saturating_add(zero_point);
+        *y = r.clamp(lo, hi) as i8;
+    }
+}
+
 /// `Σ (x[i] + x_offset)·(w[i] + w_offset)` over the common length (callers check that
 /// the lengths agree), every operation wrapping in `i64`: the true sum mod 2^64, so the
 /// 16x8 kernels' int64 accumulator exactly (for int16 activations and int8 weights the
