@@ -2,7 +2,8 @@
 //! instruction-set path this CPU has (`sgemm/<path>/<n>`). `benches/sgemm/run.sh` runs
 //! this beside OpenBLAS (through numpy) in the same run and prints the ratios.
 //!
-//! `MOTE_SGEMM_SIZES=256,512` limits the sizes.
+//! `MOTE_SGEMM_SIZES=256,512` limits the sizes; `MOTE_SGEMM_PATHS=best` runs only the
+//! best path.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
@@ -29,10 +30,11 @@ fn sizes() -> Vec<usize> {
 }
 
 fn bench(c: &mut Criterion) {
+    let only_best = std::env::var("MOTE_SGEMM_PATHS").is_ok_and(|v| v == "best");
     let paths: Vec<Isa> = isa::compiled()
         .iter()
         .copied()
-        .filter(|&i| isa::available(i))
+        .filter(|&i| isa::available(i) && (!only_best || i == isa::best()))
         .collect();
     let mut group = c.benchmark_group("sgemm");
     for n in sizes() {

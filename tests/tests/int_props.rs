@@ -238,6 +238,18 @@ fn dense_case(act: Act) -> impl Fn(DenseShape) -> Vec<(i64, i64)> {
                 let bias = q.bias_i32();
                 int8::dense::forward(&params, &quant, &to_i8(&x), &to_i8(&w), Some(&bias), &mut y)
                     .unwrap();
+                // The compact form (no tiles, for small generated modules): the same bytes.
+                let mut compact = vec![0i8; batch * outputs];
+                int8::dense::forward_compact(
+                    &params,
+                    &quant,
+                    &to_i8(&x),
+                    &to_i8(&w),
+                    Some(&bias),
+                    &mut compact,
+                )
+                .unwrap();
+                assert_eq!(compact, y);
                 pairs(&y, &want)
             }
             Act::S16 => {

@@ -96,7 +96,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 32, 16)?;
         let params = int8::dense::Params::new(1, 32, 16);
         let quant = int8::dense::Quant::new(0, 0, -128, &OP0_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(0, 32)?),
@@ -111,7 +111,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 0, 8)?;
         let params = int8::dense::Params::new(1, 16, 8);
         let quant = int8::dense::Quant::new(-128, 0, -128, &OP1_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(32, 16)?),
@@ -126,7 +126,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 32, 16)?;
         let params = int8::dense::Params::new(1, 8, 16);
         let quant = int8::dense::Quant::new(-128, 0, -128, &OP2_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(0, 8)?),
@@ -141,7 +141,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 0, 32)?;
         let params = int8::dense::Params::new(1, 16, 32);
         let quant = int8::dense::Quant::new(-128, 0, -1, &OP3_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(32, 16)?),

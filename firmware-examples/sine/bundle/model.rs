@@ -100,7 +100,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 0, 16)?;
         let params = int8::dense::Params::new(1, 1, 16);
         let quant = int8::dense::Quant::new(0, 0, -128, &OP0_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(16, 1)?),
@@ -115,7 +115,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 16, 16)?;
         let params = int8::dense::Params::new(1, 16, 16);
         let quant = int8::dense::Quant::new(-128, 0, -128, &OP1_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(0, 16)?),
@@ -130,7 +130,7 @@ fn run(arena: &mut Arena) -> Result<()> {
         let (rest, out) = ArenaSplit::at(&mut arena.0, 0, 1)?;
         let params = int8::dense::Params::new(1, 16, 1);
         let quant = int8::dense::Quant::new(-128, 0, -2, &OP2_MULTIPLIERS, -128, 127);
-        int8::dense::forward(
+        int8::dense::forward_compact(
             &params,
             &quant,
             i8s(rest.region(16, 16)?),

@@ -9,6 +9,11 @@ use mote_core::dtype::DType;
 use mote_core::format::{OpCode, OpInfo, Storage, TensorInfo};
 use std::fmt::Write;
 
+/// The largest single-sample int8 dense layer (`inputs·outputs` weights) generated code
+/// runs through `int8::dense::forward_compact` instead of `forward`: below it the
+/// register tiles gain little, and leaving them out keeps small models' images small.
+const COMPACT_DENSE_MAX: usize = 1024;
+
 /// `v.max(0) as usize`, as the executor reads size parameters.
 fn u(v: i32) -> usize {
     v.max(0) as usize
@@ -104,7 +109,14 @@ pub(super) fn emit(
                     ));
                     lines.push(dense_quant(&x_q, &w_t, &out_q, &ms, op));
                     let b = b.map_or("None".into(), |b| format!("Some({b})"));
-                    let f = if int8 {
+                    // Small single-sample layers take the compact kernel (same bytes, no
+                    // register tiles linked): a model made only of them, like the sine
+                    // example, stays within a 16 KB image.
+                    let batch = x_t.len() / inputs.max(1);
+                    let small = batch == 1 && inputs * dim(wd, 0) <= COMPACT_DENSE_MAX;
+                    let f = if int8 && small {
+                        "int8::dense::forward_compact"
+                    } else if int8 {
                         "int8::dense::forward"
                     } else {
                         "int16::dense::forward"

@@ -540,31 +540,7 @@ pub fn forward(
     bias: Option<&[i32]>,
     output: &mut [i8],
 ) -> Result<()> {
-    let (x_len, w_len, y_len) = params.lens([
-        "fully_connected_s8: batch",
-        "fully_connected_s8: inputs",
-        "fully_connected_s8: outputs",
-        "fully_connected_s8: size",
-    ])?;
-    check_len("fully_connected_s8: input", x_len, input.len())?;
-    check_len("fully_connected_s8: weights", w_len, weights.len())?;
-    if let Some(b) = bias {
-        check_len("fully_connected_s8: bias", params.outputs, b.len())?;
-    }
-    check_len("fully_connected_s8: output", y_len, output.len())?;
-    quant.check(
-        params.outputs,
-        (-128, 127),
-        (-128, 127),
-        [
-            "fully_connected_s8: multipliers",
-            "fully_connected_s8: input_zero_point",
-            "fully_connected_s8: weights_zero_point",
-            "fully_connected_s8: output_zero_point",
-            "fully_connected_s8: act_min",
-            "fully_connected_s8: act_max",
-        ],
-    )?;
+    check_forward(params, quant, input, weights, bias, output)?;
     let finish = |o: usize, sum: i32| {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
         // int32 accumulator: wrapping, as TFLite's would on overflow.
@@ -594,6 +570,75 @@ pub fn forward(
     }
     Ok(())
 }
+
+/// [`forward`] without the register tiles: one dot product per output
+/// ([`mote_simd::dot::dot_i8_offset`]) and the per-output requantisation — the same
+/// bytes (both sum exactly mod 2^32), slower on large layers, and about 13 KB less
+/// code, since the tiles and the blocked output stage are not linked. For generated
+/// modules of small models (a single-sample layer with few inputs gains little from
+/// the tiles), where flash is the constraint; same arguments and errors as
+/// [`forward`].
+pub fn forward_compact(
+    params: &Params,
+    quant: &Quant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) -> Result<()> {
+    check_forward(params, quant, input, weights, bias, output)?;
+    dense_core(
+        params.inputs,
+        params.outputs,
+        input,
+        weights,
+        quant,
+        output,
+        |o, sum| {
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
+            let acc = (sum as i32).wrapping_add(b);
+            quant.finish(requant(quant.multiplier(o), acc, quant.rounding)) as i8
+        },
+    );
+    Ok(())
+}
+
+fn check_forward(
+    params: &Params,
+    quant: &Quant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &[i8],
+) -> Result<()> {
+    let (x_len, w_len, y_len) = params.lens([
+        "fully_connected_s8: batch",
+        "fully_connected_s8: inputs",
+        "fully_connected_s8: outputs",
+        "fully_connected_s8: size",
+    ])?;
+    check_len("fully_connected_s8: input", x_len, input.len())?;
+    check_len("fully_connected_s8: weights", w_len, weights.len())?;
+    if let Some(b) = bias {
+        check_len("fully_connected_s8: bias", params.outputs, b.len())?;
+    }
+    check_len("fully_connected_s8: output", y_len, output.len())?;
+    quant.check(
+        params.outputs,
+        (-128, 127),
+        (-128, 127),
+        [
+            "fully_connected_s8: multipliers",
+            "fully_connected_s8: input_zero_point",
+            "fully_connected_s8: weights_zero_point",
+            "fully_connected_s8: output_zero_point",
+            "fully_connected_s8: act_min",
+            "fully_connected_s8: act_max",
+        ],
+    )?;
+    Ok(())
+}
+
 
 /// The int8 loop for symmetric weights (zero point 0, TFLite's int8 scheme): pairs of
 /// batch rows against every weight row with [`mote_simd::int8::gemm_2xn`] (both input
