@@ -639,7 +639,6 @@ fn check_forward(
     Ok(())
 }
 
-
 /// The int8 loop for symmetric weights (zero point 0, TFLite's int8 scheme): pairs of
 /// batch rows against every weight row with [`mote_simd::int8::gemm_2xn`] (both input
 /// rows prepared once), a last odd batch row against four weight rows at a time with
