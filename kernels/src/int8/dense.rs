@@ -541,12 +541,6 @@ pub fn forward(
     output: &mut [i8],
 ) -> Result<()> {
     check_forward(params, quant, input, weights, bias, output)?;
-    let finish = |o: usize, sum: i32| {
-        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
-        // int32 accumulator: wrapping, as TFLite's would on overflow.
-        let acc = sum.wrapping_add(b);
-        quant.finish(requant(quant.multiplier(o), acc, quant.rounding)) as i8
-    };
     if quant.weights_zero_point == 0 {
         tiles(
             params.inputs,
@@ -558,15 +552,7 @@ pub fn forward(
             output,
         );
     } else {
-        dense_core(
-            params.inputs,
-            params.outputs,
-            input,
-            weights,
-            quant,
-            output,
-            |o, sum| finish(o, sum as i32),
-        );
+        forward_per_output(params, quant, input, weights, bias, output);
     }
     Ok(())
 }
@@ -587,6 +573,19 @@ pub fn forward_compact(
     output: &mut [i8],
 ) -> Result<()> {
     check_forward(params, quant, input, weights, bias, output)?;
+    forward_per_output(params, quant, input, weights, bias, output);
+    Ok(())
+}
+
+/// One dot product per output, then bias and requantisation (arguments checked).
+fn forward_per_output(
+    params: &Params,
+    quant: &Quant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) {
     dense_core(
         params.inputs,
         params.outputs,
@@ -596,11 +595,11 @@ pub fn forward_compact(
         output,
         |o, sum| {
             let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
+            // int32 accumulator: wrapping, as TFLite's would on overflow.
             let acc = (sum as i32).wrapping_add(b);
             quant.finish(requant(quant.multiplier(o), acc, quant.rounding)) as i8
         },
     );
-    Ok(())
 }
 
 fn check_forward(
