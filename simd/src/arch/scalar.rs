@@ -32,7 +32,7 @@ pub(crate) enum Update {
 
 /// One `R × W` register tile: `C[i][j] ← update(α · Σ_p A[i][p] · panel[p][j])` for
 /// `i < R`, `j < nr`, `p < kc` where `kc = panel.len() / W` (`W` is the panel width,
-/// `NR` or `NR_WIDE`).
+/// `NR` or a path's wider `NR_*` in [`tune`](crate::tune)).
 ///
 /// `A[i][p]` is `a[i·rsa + p·csa]`; `panel` is `kc` rows of `W` contiguous floats (the
 /// packed `B`, columns `nr..W` zero); `C[i][j]` is `c[i·rsc + j·csc]`.
