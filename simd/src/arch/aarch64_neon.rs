@@ -49,10 +49,8 @@ use core::arch::{
     asm,
 };
 
-/// The smallest offset whose sums with every `i8` fit in an `i16` lane: −32768 + 128.
-pub(crate) const OFFSET_MIN: i32 = i16::MIN as i32 + 128;
-/// The largest offset whose sums with every `i8` fit in an `i16` lane: 32767 − 127.
-pub(crate) const OFFSET_MAX: i32 = i16::MAX as i32 - 127;
+/// The offsets this path's 16-bit lanes hold exactly (shared by every such path).
+pub(crate) use super::scalar::{OFFSET_MAX, OFFSET_MIN};
 
 /// The NEON version of [`scalar::tile`] for a panel of `V` vectors (`W = 4·V`
 /// columns), same contract.

@@ -19,6 +19,15 @@
 use crate::int8::Taps;
 use mote_core::quant::{QuantizedMultiplier, Rounding};
 
+/// The smallest offset whose sums with every `i8` fit an `i16` lane (−32768 + 128): the
+/// vector paths that add offsets in 16-bit lanes (Arm DSP, NEON, AVX2) take offsets in
+/// [`OFFSET_MIN`, `OFFSET_MAX`] and hand others to the scalar path.
+#[allow(dead_code)] // targets whose only path is the scalar one
+pub(crate) const OFFSET_MIN: i32 = i16::MIN as i32 + 128;
+/// The largest offset whose sums with every `i8` fit an `i16` lane: 32767 − 127.
+#[allow(dead_code)] // targets whose only path is the scalar one
+pub(crate) const OFFSET_MAX: i32 = i16::MAX as i32 - 127;
+
 /// What a tile does with the `C` elements it covers, given its accumulated `AB`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Update {

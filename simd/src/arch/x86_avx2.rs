@@ -121,10 +121,8 @@ pub(crate) unsafe fn dot_i8_offset(x: &[i8], x_offset: i32, w: &[i8], w_offset: 
     dot_i8_lanes(x, w, x_offset, w_offset)
 }
 
-/// The smallest offset whose sums with every `i8` fit an `i16` lane: −32768 + 128.
-pub(crate) const OFFSET_MIN: i32 = i16::MIN as i32 + 128;
-/// The largest offset whose sums with every `i8` fit an `i16` lane: 32767 − 127.
-pub(crate) const OFFSET_MAX: i32 = i16::MAX as i32 - 127;
+/// The offsets this path's 16-bit lanes hold exactly (shared by every such path).
+pub(crate) use super::scalar::{OFFSET_MAX, OFFSET_MIN};
 
 /// The smallest weight offset [`dot_i16_i8`] takes: `|w + w_offset| ≤ 2^14`, so that a
 /// pair of products stays below 2^30 in its i32 lane.
