@@ -35,7 +35,7 @@ pub use crate::int8::dense::Quant;
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::padding::{Window, conv_output};
 use mote_core::{Error, ErrorKind, Result};
-use mote_simd::int8::{Rows2, gemm_2xn, rows2_scratch_len};
+use mote_simd::int8::{Rows2, rows2_scratch_len};
 
 /// The same parameters as the f32 convolution: one description of a convolution's
 /// shape for every number type.
@@ -215,8 +215,8 @@ fn pixel<X, Y>(
 /// per-pixel loop.
 const WINDOW_MAX: usize = 512;
 
-/// Output channels per [`gemm_2xn`] call (their sums live on the stack).
-use crate::int8::dense::{BLOCK, Block, Stage};
+// The output stage and the pixel-pair loop shared with the dense kernel.
+use crate::int8::dense::{BLOCK, Block, Stage, rows_against_weights};
 
 /// The int8 convolution for one group and symmetric weights (zero point 0): output
 /// pixels in pairs whose windows lie wholly inside the input, two pixels × two output
@@ -260,7 +260,7 @@ fn tiles(
     };
     let mut cols = [[0i8; WINDOW_MAX]; 2];
     let mut lanes = [0u32; rows2_scratch_len(WINDOW_MAX)];
-    let (mut sums0, mut sums1) = ([0i32; BLOCK], [0i32; BLOCK]);
+    let mut sums = [[0i32; BLOCK]; 2];
     let mut block = Block::<BLOCK>::new();
     let mut f = |o: usize, sum: i64| finish(o, sum as i32);
     let run =
@@ -327,19 +327,9 @@ fn tiles(
                 let Ok(rows) = Rows2::new([c0, c1], xo, &mut lanes) else {
                     return;
                 };
-                let mut o = 0;
-                for (fs, (u, v)) in weights
-                    .chunks(BLOCK * k)
-                    .zip(y0.chunks_mut(BLOCK).zip(y1.chunks_mut(BLOCK)))
+                if !rows_against_weights(&rows, weights, k, [y0, y1], &stage, &mut block, &mut sums)
                 {
-                    let n = u.len();
-                    let (s0, s1) = (&mut sums0[..n], &mut sums1[..n]);
-                    if gemm_2xn(&rows, fs, [&mut *s0, &mut *s1]).is_err() {
-                        return;
-                    }
-                    stage.store(u, s0, o, &mut block);
-                    stage.store(v, s1, o, &mut block);
-                    o += n;
+                    return;
                 }
                 p += 2;
                 continue;

@@ -730,9 +730,9 @@ fn pairs(
     stage: &Stage<'_>,
     output: &mut [i8],
 ) {
-    use mote_simd::int8::{Rows2, gemm_2xn, rows2_scratch_len};
+    use mote_simd::int8::{Rows2, rows2_scratch_len};
     let mut lanes = [0u32; rows2_scratch_len(PAIR_MAX)];
-    let (mut s0, mut s1) = ([0i32; BLOCK], [0i32; BLOCK]);
+    let mut sums = [[0i32; BLOCK]; 2];
     let mut block = Block::<BLOCK>::new();
     for (x, y) in input
         .chunks_exact(2 * inputs)
@@ -743,21 +743,53 @@ fn pairs(
         let Ok(rows) = Rows2::new([x0, x1], xo, &mut lanes) else {
             return;
         };
-        let mut o = 0;
-        for (w, (u, v)) in weights
-            .chunks(BLOCK * inputs)
-            .zip(y0.chunks_mut(BLOCK).zip(y1.chunks_mut(BLOCK)))
-        {
-            let n = u.len();
-            let (a, b) = (&mut s0[..n], &mut s1[..n]);
-            if gemm_2xn(&rows, w, [&mut *a, &mut *b]).is_err() {
-                return;
-            }
-            stage.store(u, a, o, &mut block);
-            stage.store(v, b, o, &mut block);
-            o += n;
+        if !rows_against_weights(
+            &rows,
+            weights,
+            inputs,
+            [y0, y1],
+            stage,
+            &mut block,
+            &mut sums,
+        ) {
+            return;
         }
     }
+}
+
+/// Two prepared input rows against every weight row (`k` weights each), [`BLOCK`]
+/// output channels per [`mote_simd::int8::gemm_2xn`] call, each block's sums
+/// requantised into `ys[0]` and `ys[1]` — the inner loop shared by the dense kernel's
+/// row pairs and the convolution's pixel pairs (`sums`: the caller's buffers, kept across
+/// calls). False when a length was inconsistent
+/// (callers checked them, so never in practice).
+#[inline(always)]
+pub(crate) fn rows_against_weights(
+    rows: &mote_simd::int8::Rows2<'_>,
+    weights: &[i8],
+    k: usize,
+    ys: [&mut [i8]; 2],
+    stage: &Stage<'_>,
+    block: &mut Block<BLOCK>,
+    sums: &mut [[i32; BLOCK]; 2],
+) -> bool {
+    let [s0, s1] = sums;
+    let [y0, y1] = ys;
+    let mut o = 0;
+    for (w, (u, v)) in weights
+        .chunks(BLOCK * k)
+        .zip(y0.chunks_mut(BLOCK).zip(y1.chunks_mut(BLOCK)))
+    {
+        let n = u.len();
+        let (a, b) = (&mut s0[..n], &mut s1[..n]);
+        if mote_simd::int8::gemm_2xn(rows, w, [&mut *a, &mut *b]).is_err() {
+            return false;
+        }
+        stage.store(u, a, o, block);
+        stage.store(v, b, o, block);
+        o += n;
+    }
+    true
 }
 
 /// The longest input rows [`tiles`] prepares in pairs (stack scratch of
