@@ -1,4 +1,4 @@
-//! f32 kernels, forward and backward, for every non-recurrent layer.
+//! f32 kernels, forward and backward.
 //!
 //! Each module holds one layer family: a `Params` struct (`Copy`), `forward`,
 //! `backward`, and `scratch_len` where the layer needs scratch. Reshape and flatten need
@@ -15,4 +15,5 @@ pub mod dropout;
 pub mod elementwise;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod upsample;

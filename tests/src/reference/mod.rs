@@ -3,4 +3,5 @@
 
 pub mod layers;
 pub mod linear;
+pub mod recurrent;
 pub mod train;

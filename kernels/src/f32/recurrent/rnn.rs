@@ -1,0 +1,238 @@
+//! Simple (Elman) recurrent layer over whole sequences: forward, and backward through
+//! time.
+//!
+//! `h_t = act(W·x_t + b + U·h_{t−1} + b_U)` with `act` tanh (Keras' `SimpleRNN`,
+//! PyTorch's `RNN` default) or ReLU (PyTorch's `nonlinearity='relu'`). Forward saves
+//! every step's hidden state (time-major, processing order) in the caller's `saved`
+//! buffer ([`saved_len`]); the derivative of either activation is a function of its
+//! output, so nothing else is needed.
+
+use super::params::{
+    Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
+    check_weight_grads, check_weights, fill_bias, step_view,
+};
+use super::sequence::{
+    add_output_grad, add_state, copy_or_zero, input_side, recurrent_side, write_output,
+};
+use crate::math::tanh;
+use mote_core::error::{check_capacity, check_len};
+use mote_core::{Error, ErrorKind, Result};
+use mote_simd::gemm::{MatMut, MatRef, sgemm};
+
+/// The activation of a simple RNN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Activation {
+    /// `tanh`.
+    #[default]
+    Tanh,
+    /// `max(0, x)`.
+    Relu,
+}
+
+impl Activation {
+    fn apply(self, x: f32) -> f32 {
+        match self {
+            Self::Tanh => tanh(x),
+            Self::Relu => x.max(0.0),
+        }
+    }
+
+    /// The derivative at the input whose output is `y`.
+    fn slope(self, y: f32) -> f32 {
+        match self {
+            Self::Tanh => 1.0 - y * y,
+            Self::Relu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+/// Floats of `saved` for [`forward`] and [`backward`]: `steps·batch·hidden`.
+///
+/// Errors: as for [`forward`]'s geometry.
+pub fn saved_len(p: &Params) -> Result<usize> {
+    let s = p.sizes(1)?;
+    s.rows
+        .checked_mul(p.hidden)
+        .ok_or(Error::new(ErrorKind::Overflow, "rnn: saved"))
+}
+
+/// Floats of scratch [`backward`] needs: `steps·batch·hidden` (every step's
+/// pre-activation gradients) plus `batch·hidden`.
+///
+/// Errors: as for [`forward`]'s geometry.
+pub fn backward_scratch_len(p: &Params) -> Result<usize> {
+    let s = p.sizes(1)?;
+    saved_len(p)?
+        .checked_add(s.state)
+        .ok_or(Error::new(ErrorKind::Overflow, "rnn: scratch"))
+}
+
+/// The last hidden state (`[batch][hidden]`) of a `saved` buffer that [`forward`] filled.
+///
+/// Errors: as for [`forward`]'s geometry; `LengthMismatch` when `saved` is not
+/// [`saved_len`] long.
+pub fn final_state<'a>(p: &Params, saved: &'a [f32]) -> Result<&'a [f32]> {
+    let s = p.sizes(1)?;
+    check_len("rnn: saved", saved_len(p)?, saved.len())?;
+    Ok(&saved[saved.len() - s.state..])
+}
+
+/// Forward over the whole sequence: `output` gets the hidden states (every step's, or
+/// the last), `saved` every step's. `initial.h` is the state before the first step
+/// processed (zeros when `None`); `initial.c` must be `None`.
+///
+/// Errors: `Zero` for a zero size; `LengthMismatch` for a buffer of the wrong length;
+/// `Unsupported` for a cell state; `Overflow` when a length overflows.
+pub fn forward(
+    p: &Params,
+    act: Activation,
+    input: &[f32],
+    weights: &Weights<'_>,
+    initial: StateRef<'_>,
+    output: &mut [f32],
+    saved: &mut [f32],
+) -> Result<()> {
+    let s = p.sizes(1)?;
+    check_len("rnn: input", s.input, input.len())?;
+    check_weights(weights, &s)?;
+    check_state(
+        "rnn: initial state",
+        initial.h.map(<[f32]>::len),
+        initial.c.map(<[f32]>::len),
+        &s,
+        false,
+    )?;
+    check_len("rnn: output", s.output, output.len())?;
+    check_len("rnn: saved", saved_len(p)?, saved.len())?;
+    let (h, rows) = (p.hidden, p.batch);
+    let w = MatRef::row_major(weights.input, h, p.inputs)?.t();
+    let u = MatRef::row_major(weights.recurrent, h, h)?.t();
+    for step in 0..p.steps {
+        let t = p.time(step);
+        let block = step * s.state;
+        let (done, now) = saved.split_at_mut(block);
+        let a = &mut now[..s.state];
+        fill_bias(a, h, weights.bias, weights.recurrent_bias);
+        sgemm(
+            1.0,
+            step_view(input, p, t, p.inputs)?,
+            w,
+            1.0,
+            MatMut::row_major(a, rows, h)?,
+        )?;
+        let h_prev = if step == 0 {
+            initial.h
+        } else {
+            Some(&done[block - s.state..])
+        };
+        if let Some(hp) = h_prev {
+            sgemm(
+                1.0,
+                MatRef::row_major(hp, rows, h)?,
+                u,
+                1.0,
+                MatMut::row_major(a, rows, h)?,
+            )?;
+        }
+        a.iter_mut().for_each(|v| *v = act.apply(*v));
+        write_output(p, a, step, t, output);
+    }
+    Ok(())
+}
+
+/// Backward through time: from `grad_output` and the final state's gradient
+/// (`grad_final.h`, zeros when `None`), adds `∂L/∂input`, the weight gradients and
+/// `∂L/∂h_0` to the buffers given.
+///
+/// `input`, `weights`, `initial` and `saved` must be those of the [`forward`] call (not
+/// checked beyond their lengths); `scratch` is [`backward_scratch_len`] floats, not read.
+///
+/// Errors: as for [`forward`]; `BufferTooSmall` for a short `scratch`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    p: &Params,
+    act: Activation,
+    input: &[f32],
+    weights: &Weights<'_>,
+    initial: StateRef<'_>,
+    saved: &[f32],
+    grad_output: &[f32],
+    grad_final: StateRef<'_>,
+    grad_input: Option<&mut [f32]>,
+    mut grads: WeightGrads<'_>,
+    grad_initial: StateMut<'_>,
+    scratch: &mut [f32],
+) -> Result<()> {
+    let s = p.sizes(1)?;
+    check_len("rnn: input", s.input, input.len())?;
+    check_weights(weights, &s)?;
+    check_state(
+        "rnn: initial state",
+        initial.h.map(<[f32]>::len),
+        initial.c.map(<[f32]>::len),
+        &s,
+        false,
+    )?;
+    check_len("rnn: saved", saved_len(p)?, saved.len())?;
+    check_len("rnn: grad_output", s.output, grad_output.len())?;
+    check_state(
+        "rnn: grad_final",
+        grad_final.h.map(<[f32]>::len),
+        grad_final.c.map(<[f32]>::len),
+        &s,
+        false,
+    )?;
+    if let Some(d) = &grad_input {
+        check_len("rnn: grad_input", s.input, d.len())?;
+    }
+    check_weight_grads(&grads, &s)?;
+    check_state(
+        "rnn: grad_initial",
+        grad_initial.h.as_deref().map(<[f32]>::len),
+        grad_initial.c.as_deref().map(<[f32]>::len),
+        &s,
+        false,
+    )?;
+    check_capacity("rnn: scratch", backward_scratch_len(p)?, scratch.len())?;
+    let (h, rows) = (p.hidden, p.batch);
+    let (dpre, rest) = scratch.split_at_mut(s.rows * h);
+    let dh = &mut rest[..s.state];
+    copy_or_zero(dh, grad_final.h);
+    let u = MatRef::row_major(weights.recurrent, h, h)?;
+    for step in (0..p.steps).rev() {
+        let t = p.time(step);
+        add_output_grad(p, grad_output, step, t, dh);
+        let block = step * s.state;
+        let d = &mut dpre[block..block + s.state];
+        for ((d, &dhi), &y) in d
+            .iter_mut()
+            .zip(dh.iter())
+            .zip(&saved[block..block + s.state])
+        {
+            *d = dhi * act.slope(y);
+        }
+        sgemm(
+            1.0,
+            MatRef::row_major(d, rows, h)?,
+            u,
+            0.0,
+            MatMut::row_major(dh, rows, h)?,
+        )?;
+    }
+    add_state(grad_initial.h, dh);
+    input_side(p, &s, input, weights.input, dpre, grad_input, &mut grads)?;
+    if let Some(du) = grads.recurrent.as_deref_mut() {
+        recurrent_side(p, 0..h, h, initial.h, saved, dpre, du)?;
+    }
+    if let Some(db) = grads.recurrent_bias.as_deref_mut() {
+        add_column_sums(db, dpre, h);
+    }
+    Ok(())
+}
