@@ -42,6 +42,22 @@ impl Params {
         }
     }
 
+    /// The same dense layer applied to every step of `batch` sequences
+    /// `[batch][steps][inputs]` → `[batch][steps][outputs]` (Keras `TimeDistributed(Dense)`,
+    /// or `Dense` on a 3-D input): one layer over `batch·steps` rows, sharing weights.
+    /// `None` when `batch·steps` overflows.
+    pub const fn time_distributed(
+        batch: usize,
+        steps: usize,
+        inputs: usize,
+        outputs: usize,
+    ) -> Option<Self> {
+        match batch.checked_mul(steps) {
+            Some(rows) => Some(Self::new(rows, inputs, outputs)),
+            None => None,
+        }
+    }
+
     /// `(batch·inputs, outputs·inputs, batch·outputs)`, after checking that no size is
     /// zero and no product overflows.
     fn lens(&self) -> Result<(usize, usize, usize)> {

@@ -13,6 +13,7 @@ pub mod dense;
 pub mod depthwise;
 pub mod dropout;
 pub mod elementwise;
+pub mod embedding;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;

@@ -359,6 +359,19 @@ pub struct Global {
 }
 
 impl Global {
+    /// Pooling over the time steps of `batch` sequences `[batch][steps][features]`
+    /// (Keras `GlobalAveragePooling1D` / `GlobalMaxPooling1D` after a recurrent or
+    /// attention layer): a global pool of height 1, width `steps`, `features` channels.
+    pub const fn sequence(kind: Kind, batch: usize, steps: usize, features: usize) -> Self {
+        Self {
+            kind,
+            batch,
+            height: 1,
+            width: steps,
+            channels: features,
+        }
+    }
+
     /// `(input length, output length)` = `(N·H·W·C, N·C)`, validated.
     fn lengths(&self) -> Result<(usize, usize)> {
         check_nonzero("global pool: batch", self.batch)?;
