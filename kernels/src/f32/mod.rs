@@ -6,6 +6,7 @@
 //! ([`mote_core::Shape::reshape`], [`mote_core::Shape::flatten`]).
 
 pub mod activation;
+pub mod attention;
 pub mod conv;
 pub mod conv_transpose;
 pub(crate) mod copy;
