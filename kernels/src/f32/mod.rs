@@ -15,6 +15,7 @@ pub mod depthwise;
 pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
+pub mod encoder;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
