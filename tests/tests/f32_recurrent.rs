@@ -121,6 +121,7 @@ enum Layer {
 /// kernel which overwrote instead of adding fails).
 fn kernel(c: &Case, layer: Layer) -> (Vec<f32>, Vec<f32>, Vec<f32>, Grads) {
     let p = &c.p;
+    let state = p.batch * p.hidden;
     let weights = Weights {
         input: &c.w,
         recurrent: &c.u,
@@ -142,20 +143,24 @@ fn kernel(c: &Case, layer: Layer) -> (Vec<f32>, Vec<f32>, Vec<f32>, Grads) {
         Layer::Lstm(forget_bias) => {
             let cell = lstm::Cell { forget_bias };
             lstm::forward(p, &cell, &c.x, &weights, initial, &mut y, &mut saved).unwrap();
-            let (h, c) = lstm::final_state(p, &saved).unwrap();
-            (h.to_vec(), c.to_vec())
+            let (mut h, mut cs) = (vec![f32::NAN; state], vec![f32::NAN; state]);
+            lstm::final_state(p, &saved, &mut h, &mut cs).unwrap();
+            (h, cs)
         }
         Layer::Gru(reset) => {
             gru::forward(p, reset, &c.x, &weights, initial, &mut y, &mut saved).unwrap();
-            (gru::final_state(p, &saved).unwrap().to_vec(), vec![])
+            let mut h = vec![f32::NAN; state];
+            gru::final_state(p, &saved, &mut h).unwrap();
+            (h, vec![])
         }
         Layer::Rnn(act) => {
             rnn::forward(p, act, &c.x, &weights, initial, &mut y, &mut saved).unwrap();
-            (rnn::final_state(p, &saved).unwrap().to_vec(), vec![])
+            let mut h = vec![f32::NAN; state];
+            rnn::final_state(p, &saved, &mut h).unwrap();
+            (h, vec![])
         }
     };
     let prior = 0.25f32;
-    let state = p.batch * p.hidden;
     let mut g = Grads {
         x: vec![prior; c.x.len()],
         w: vec![prior; c.w.len()],
@@ -460,21 +465,21 @@ proptest! {
             Layer::Lstm(fb) => {
                 let cell = lstm::Cell { forget_bias: fb };
                 let _ = lstm::forward(&p, &cell, &x, &weights, initial, &mut y, &mut saved);
-                let _ = lstm::final_state(&p, &saved);
+                let _ = lstm::final_state(&p, &saved, &mut gx, &mut gw);
                 let _ = lstm::backward(&p, &cell, &x, &weights, initial, &saved, &y, initial,
                     Some(&mut gx), WeightGrads { input: Some(&mut gw), ..grads() },
                     StateMut { h: Some(&mut gh0), c: None }, &mut scratch);
             }
             Layer::Gru(reset) => {
                 let _ = gru::forward(&p, reset, &x, &weights, initial, &mut y, &mut saved);
-                let _ = gru::final_state(&p, &saved);
+                let _ = gru::final_state(&p, &saved, &mut gx);
                 let _ = gru::backward(&p, reset, &x, &weights, initial, &saved, &y, initial,
                     Some(&mut gx), WeightGrads { input: Some(&mut gw), ..grads() },
                     StateMut { h: Some(&mut gh0), c: None }, &mut scratch);
             }
             Layer::Rnn(act) => {
                 let _ = rnn::forward(&p, act, &x, &weights, initial, &mut y, &mut saved);
-                let _ = rnn::final_state(&p, &saved);
+                let _ = rnn::final_state(&p, &saved, &mut gx);
                 let _ = rnn::backward(&p, act, &x, &weights, initial, &saved, &y, initial,
                     Some(&mut gx), WeightGrads { input: Some(&mut gw), ..grads() },
                     StateMut { h: Some(&mut gh0), c: None }, &mut scratch);

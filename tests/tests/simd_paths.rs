@@ -10,7 +10,8 @@
 
 use mote_core::quant::{QuantizedMultiplier, Rounding};
 use mote_simd::dot::{dot_i16_i8, sdot};
-use mote_simd::math::sqrt_in_place;
+use mote_simd::isa::{self, Isa};
+use mote_simd::math::{sigmoid_in_place, sqrt_in_place, tanh_in_place};
 use mote_simd::requant::requantize_i8;
 use mote_tests::config;
 use mote_tests::paths::for_each_path;
@@ -90,6 +91,45 @@ fn square_roots_are_correctly_rounded_on_every_path() {
         sqrt_in_place(&mut v[start..start + n]);
         let got: Vec<u32> = v[start..start + n].iter().map(|x| x.to_bits()).collect();
         prop_assert_eq!(got, want);
+        Ok(())
+    });
+}
+
+/// The gate nonlinearities give the scalar path's bits on every path (each path compiles
+/// the same branch-free code for wider vectors, without FMA contraction).
+#[test]
+fn sigmoid_and_tanh_match_the_scalar_path_on_every_path() {
+    let case = len().prop_flat_map(|n| {
+        (
+            prop::collection::vec(
+                prop_oneof![
+                    -30.0f32..30.0,
+                    -1.0f32..1.0,
+                    Just(0.625f32),
+                    Just(f32::INFINITY)
+                ],
+                n + 3,
+            ),
+            0..4usize,
+            Just(n),
+        )
+    });
+    on_every_path(256, case, |(v, start, n)| {
+        let run = |f: fn(&mut [f32]), limit: Option<Isa>| {
+            let mut x = v.clone();
+            if let Some(l) = limit {
+                isa::set_limit(l);
+            }
+            f(&mut x[start..start + n]);
+            x.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
+        };
+        let active = isa::active();
+        for f in [sigmoid_in_place as fn(&mut [f32]), tanh_in_place] {
+            let here = run(f, None);
+            let scalar = run(f, Some(Isa::Scalar));
+            isa::set_limit(active);
+            prop_assert_eq!(here, scalar);
+        }
         Ok(())
     });
 }

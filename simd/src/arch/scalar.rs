@@ -135,6 +135,63 @@ pub(crate) fn sqrt_in_place(x: &mut [f32]) {
     x.iter_mut().for_each(|v| *v = libm::sqrtf(*v));
 }
 
+/// `e^x` for `x` in `[−87, 87]` (clamped), see the module docs.
+#[inline(always)]
+fn exp_bounded(x: f32) -> f32 {
+    const LOG2E: f32 = core::f32::consts::LOG2_E;
+    const ROUND: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 87.0);
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_6e-1)
+        * r
+        + 0.5;
+    let er = (p * r) * r + r + 1.0;
+    // t = 1.5·2²³ + n has the bits 0x4B40_0000 + n: 2ⁿ (n ∈ [−126, 126], a normal
+    // power of two) from integer lane arithmetic, which vectorises where `n as i32`'s
+    // saturating conversion does not.
+    let biased = t.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127);
+    er * f32::from_bits(biased << 23)
+}
+
+/// `σ(x) = 1 / (1 + e^{−x})`.
+#[inline(always)]
+fn sigmoid_one(x: f32) -> f32 {
+    1.0 / (1.0 + exp_bounded(-x))
+}
+
+/// `tanh x`.
+#[inline(always)]
+fn tanh_one(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let small =
+        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_5e-2) * z + 1.333_144_2e-1) * z
+            - 3.333_328e-1)
+            * z
+            * x
+            + x;
+    let large = 1.0 - 2.0 / (exp_bounded(2.0 * a) + 1.0);
+    if a < 0.625 { small } else { large.copysign(x) }
+}
+
+/// `x ← σ(x)` (see `math::sigmoid_in_place`); inlined into the paths that compile the
+/// same loop for wider vectors.
+#[inline(always)]
+pub(crate) fn sigmoid_in_place(xs: &mut [f32]) {
+    xs.iter_mut().for_each(|x| *x = sigmoid_one(*x));
+}
+
+/// `x ← tanh x` (see `math::tanh_in_place`); inlined like [`sigmoid_in_place`].
+#[inline(always)]
+pub(crate) fn tanh_in_place(xs: &mut [f32]) {
+    xs.iter_mut().for_each(|x| *x = tanh_one(*x));
+}
+
 /// `Σ a[i]·b[i]` over the common length (callers check that the lengths agree), in a
 /// wrapping `i32` accumulator.
 #[inline]

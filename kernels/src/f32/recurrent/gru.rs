@@ -16,20 +16,20 @@
 //!
 //! Forward saves, in the caller's `saved` buffer ([`saved_len`]), every step's `z, r, n`,
 //! the candidate's recurrent term (`ĥ_n` reset after, `r·h_{t−1}` reset before) and the
-//! hidden state, time-major in processing order.
+//! hidden state, laid out like the input (`[batch][steps][…]`, see `sequence`).
 
 use super::params::{
     Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, fill_bias, step_view,
+    check_weight_grads, check_weights, step_view, step_view_mut,
 };
 use super::sequence::{
-    add_output_grad, add_state, aligned_side, copy_or_zero, input_side, recurrent_side,
-    write_output,
+    add_output_grad, add_state, aligned_side, at, copy_or_zero, input_side, last_state, previous,
+    project_inputs, recurrent_side, write_output,
 };
-use crate::math::{sigmoid, tanh};
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::math::{sigmoid_in_place, tanh_in_place};
 
 /// Gate blocks of a GRU.
 const GATES: usize = 3;
@@ -46,7 +46,7 @@ pub enum Reset {
     Before,
 }
 
-/// Floats of `saved` for [`forward`] and [`backward`]: `steps·batch·5·hidden`.
+/// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·5·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn saved_len(p: &Params) -> Result<usize> {
@@ -56,7 +56,7 @@ pub fn saved_len(p: &Params) -> Result<usize> {
         .ok_or(Error::new(ErrorKind::Overflow, "gru: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `steps·batch·4·hidden` (every step's gate
+/// Floats of scratch [`backward`] needs: `batch·steps·4·hidden` (every step's gate
 /// gradients and the candidate's recurrent gradient) plus `3·batch·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
@@ -68,23 +68,26 @@ pub fn backward_scratch_len(p: &Params) -> Result<usize> {
         .ok_or(Error::new(ErrorKind::Overflow, "gru: scratch"))
 }
 
-/// The regions of `saved`: gate activations `[steps][batch][3·hidden]`, the candidate's
-/// recurrent terms and the hidden states `[steps][batch][hidden]`.
+/// The regions of `saved`: gate activations `[batch][steps][3·hidden]`, the candidate's
+/// recurrent terms and the hidden states `[batch][steps][hidden]`.
 fn regions(saved: &[f32], rows: usize, hidden: usize) -> (&[f32], &[f32], &[f32]) {
     let (gates, rest) = saved.split_at(rows * GATES * hidden);
     let (terms, hs) = rest.split_at(rows * hidden);
     (gates, terms, hs)
 }
 
-/// The last hidden state (`[batch][hidden]`) of a `saved` buffer that [`forward`] filled.
+/// Copies the hidden state after the last step (`[batch][hidden]`) out of a `saved`
+/// buffer that [`forward`] filled.
 ///
 /// Errors: as for [`forward`]'s geometry; `LengthMismatch` when `saved` is not
-/// [`saved_len`] long.
-pub fn final_state<'a>(p: &Params, saved: &'a [f32]) -> Result<&'a [f32]> {
+/// [`saved_len`] long or `h` is not `batch·hidden`.
+pub fn final_state(p: &Params, saved: &[f32], h: &mut [f32]) -> Result<()> {
     let s = p.sizes(GATES)?;
     check_len("gru: saved", saved_len(p)?, saved.len())?;
+    check_len("gru: final h", s.state, h.len())?;
     let (_, _, hs) = regions(saved, s.rows, p.hidden);
-    Ok(&hs[s.rows * p.hidden - s.state..])
+    last_state(p, hs, h);
+    Ok(())
 }
 
 /// Forward over the whole sequence: `output` gets the hidden states (every step's, or
@@ -114,102 +117,134 @@ pub fn forward(
     )?;
     check_len("gru: output", s.output, output.len())?;
     check_len("gru: saved", saved_len(p)?, saved.len())?;
-    let (h, rows, g) = (p.hidden, p.batch, s.gates);
+    let (h, g) = (p.hidden, s.gates);
     let (gates, rest) = saved.split_at_mut(s.rows * g);
     let (terms, hs) = rest.split_at_mut(s.rows * h);
-    let w = MatRef::row_major(weights.input, g, p.inputs)?.t();
-    // The recurrent bias goes with the recurrent products here, not into the gates' fill.
+    // The recurrent bias goes with the recurrent products, not into the projection:
+    // reset after, its candidate block is scaled by r.
+    project_inputs(p, &s, input, weights.input, weights.bias, None, gates)?;
     let bu = |k: usize| weights.recurrent_bias.map_or(0.0, |b| b[k]);
+    let u_zr = MatRef::row_major(&weights.recurrent[..2 * h * h], 2 * h, h)?.t();
+    let u_n = MatRef::row_major(&weights.recurrent[2 * h * h..], h, h)?.t();
     for step in 0..p.steps {
         let t = p.time(step);
-        let block = step * s.state;
-        let a = &mut gates[step * rows * g..(step + 1) * rows * g];
-        fill_bias(a, g, weights.bias, None);
-        sgemm(
-            1.0,
-            step_view(input, p, t, p.inputs)?,
-            w,
-            1.0,
-            MatMut::row_major(a, rows, g)?,
-        )?;
-        let (done, now) = hs.split_at_mut(block);
-        let h_prev = if step == 0 {
-            initial.h
-        } else {
-            Some(&done[block - s.state..])
+        let prev = previous(p, t);
+        let h_prev = match prev {
+            Some(tp) => Some(step_view(hs, p, tp, h)?),
+            None => initial
+                .h
+                .map(|h0| MatRef::row_major(h0, p.batch, h))
+                .transpose()?,
         };
-        let term = &mut terms[block..block + s.state];
-        let h_t = &mut now[..s.state];
-        match reset {
-            Reset::After => {
-                // ĥ = U·h + b_U for all three blocks: z and r added to the gates now,
-                // ĥ_n kept (it is scaled by r); h_t holds ĥ_z, ĥ_r until overwritten.
-                for b in 0..rows {
-                    for j in 0..h {
-                        term[b * h + j] = bu(2 * h + j);
-                    }
-                    for k in 0..2 * h {
-                        a[b * g + k] += bu(k);
-                    }
+        // Gates z, r: x̂ + U_zr·h + b_U.
+        for b in 0..p.batch {
+            let row = &mut gates[at(p, b, t, g)..][..2 * h];
+            row.iter_mut().enumerate().for_each(|(k, v)| *v += bu(k));
+        }
+        if let Some(hp) = h_prev {
+            let zr = MatMut::new(&mut gates[at(p, 0, t, g)..], p.batch, 2 * h, p.steps * g, 1)?;
+            sgemm(1.0, hp, u_zr, 1.0, zr)?;
+        }
+        for b in 0..p.batch {
+            sigmoid_in_place(&mut gates[at(p, b, t, g)..][..2 * h]);
+        }
+        // The candidate's recurrent term: ĥ_n = U_n·h + b_Un (after) or q = r·h (before).
+        for b in 0..p.batch {
+            let here = at(p, b, t, h);
+            let hp = match prev {
+                Some(tp) => Some(&hs[at(p, b, tp, h)..][..h]),
+                None => initial.h.map(|h0| &h0[b * h..(b + 1) * h]),
+            };
+            let r = &gates[at(p, b, t, g) + h..][..h];
+            let term = &mut terms[here..here + h];
+            match (reset, hp) {
+                (Reset::After, _) => term
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = bu(2 * h + j)),
+                (Reset::Before, Some(hp)) => term
+                    .iter_mut()
+                    .zip(r)
+                    .zip(hp)
+                    .for_each(|((q, &r), &hp)| *q = r * hp),
+                (Reset::Before, None) => term.fill(0.0),
+            }
+        }
+        match (reset, h_prev) {
+            (Reset::After, Some(hp)) => sgemm(1.0, hp, u_n, 1.0, step_view_mut(terms, p, t, h)?)?,
+            (Reset::Before, Some(_)) => {
+                let q = step_view(terms, p, t, h)?;
+                let n = MatMut::new(
+                    &mut gates[at(p, 0, t, g) + 2 * h..],
+                    p.batch,
+                    h,
+                    p.steps * g,
+                    1,
+                )?;
+                sgemm(1.0, q, u_n, 1.0, n)?;
+            }
+            (_, None) => {}
+        }
+        for b in 0..p.batch {
+            let here = at(p, b, t, h);
+            let row = &mut gates[at(p, b, t, g)..][..g];
+            let (zr, n) = row.split_at_mut(2 * h);
+            match reset {
+                Reset::After => {
+                    let hn = &terms[here..here + h];
+                    n.iter_mut()
+                        .zip(&zr[h..])
+                        .zip(hn)
+                        .for_each(|((n, &r), &hn)| *n += r * hn);
                 }
-                if let Some(hp) = h_prev {
-                    let hp = MatRef::row_major(hp, rows, h)?;
-                    let u_zr = MatRef::row_major(&weights.recurrent[..2 * h * h], 2 * h, h)?.t();
-                    let u_n = MatRef::row_major(&weights.recurrent[2 * h * h..], h, h)?.t();
-                    sgemm(1.0, hp, u_zr, 1.0, MatMut::new(a, rows, 2 * h, g, 1)?)?;
-                    sgemm(1.0, hp, u_n, 1.0, MatMut::row_major(term, rows, h)?)?;
-                }
-                for b in 0..rows {
-                    for j in 0..h {
-                        let (k, hn) = (b * g + j, term[b * h + j]);
-                        let z = sigmoid(a[k]);
-                        let r = sigmoid(a[k + h]);
-                        let n = tanh(a[k + 2 * h] + r * hn);
-                        (a[k], a[k + h], a[k + 2 * h]) = (z, r, n);
-                        let hp = h_prev.map_or(0.0, |v| v[b * h + j]);
-                        h_t[b * h + j] = z * hp + (1.0 - z) * n;
-                    }
+                Reset::Before => {
+                    n.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, v)| *v += bu(2 * h + j));
                 }
             }
-            Reset::Before => {
-                for b in 0..rows {
-                    for k in 0..g {
-                        a[b * g + k] += bu(k);
-                    }
+            tanh_in_place(n);
+            match prev {
+                Some(tp) => {
+                    let (hp, ht) = rows_pair(hs, at(p, b, tp, h), here, h);
+                    update(&zr[..h], n, Some(hp), ht);
                 }
-                if let Some(hp) = h_prev {
-                    let hp = MatRef::row_major(hp, rows, h)?;
-                    let u_zr = MatRef::row_major(&weights.recurrent[..2 * h * h], 2 * h, h)?.t();
-                    sgemm(1.0, hp, u_zr, 1.0, MatMut::new(a, rows, 2 * h, g, 1)?)?;
-                }
-                for b in 0..rows {
-                    for j in 0..h {
-                        let k = b * g + j;
-                        let r = sigmoid(a[k + h]);
-                        (a[k], a[k + h]) = (sigmoid(a[k]), r);
-                        term[b * h + j] = r * h_prev.map_or(0.0, |v| v[b * h + j]);
-                    }
-                }
-                if h_prev.is_some() {
-                    let q = MatRef::row_major(term, rows, h)?;
-                    let u_n = MatRef::row_major(&weights.recurrent[2 * h * h..], h, h)?.t();
-                    let a_n = &mut a[2 * h..];
-                    sgemm(1.0, q, u_n, 1.0, MatMut::new(a_n, rows, h, g, 1)?)?;
-                }
-                for b in 0..rows {
-                    for j in 0..h {
-                        let k = b * g + j;
-                        let (z, n) = (a[k], tanh(a[k + 2 * h]));
-                        a[k + 2 * h] = n;
-                        let hp = h_prev.map_or(0.0, |v| v[b * h + j]);
-                        h_t[b * h + j] = z * hp + (1.0 - z) * n;
-                    }
+                None => {
+                    let h0 = initial.h.map(|h0| &h0[b * h..(b + 1) * h]);
+                    update(&zr[..h], n, h0, &mut hs[here..here + h]);
                 }
             }
         }
-        write_output(p, h_t, step, t, output);
     }
+    write_output(p, hs, output);
     Ok(())
+}
+
+/// Rows `from` (read) and `to` (written), `len` long, of one buffer (distinct rows).
+fn rows_pair(buf: &mut [f32], from: usize, to: usize, len: usize) -> (&[f32], &mut [f32]) {
+    if from < to {
+        let (lo, hi) = buf.split_at_mut(to);
+        (&lo[from..from + len], &mut hi[..len])
+    } else {
+        let (lo, hi) = buf.split_at_mut(from);
+        (&hi[..len], &mut lo[to..to + len])
+    }
+}
+
+/// `h_t = z·h_{t−1} + (1 − z)·n` for one sequence (`h_{t−1}` zeros when `None`).
+fn update(z: &[f32], n: &[f32], h_prev: Option<&[f32]>, h_t: &mut [f32]) {
+    match h_prev {
+        Some(hp) => {
+            for (((h, &z), &n), &hp) in h_t.iter_mut().zip(z).zip(n).zip(hp) {
+                *h = z * hp + (1.0 - z) * n;
+            }
+        }
+        None => {
+            for ((h, &z), &n) in h_t.iter_mut().zip(z).zip(n) {
+                *h = (1.0 - z) * n;
+            }
+        }
+    }
 }
 
 /// Backward through time: from `grad_output` and the final state's gradient
@@ -266,7 +301,7 @@ pub fn backward(
         false,
     )?;
     check_capacity("gru: scratch", backward_scratch_len(p)?, scratch.len())?;
-    let (h, rows, g) = (p.hidden, p.batch, s.gates);
+    let (h, g) = (p.hidden, s.gates);
     let (acts, terms, hs) = regions(saved, s.rows, h);
     let (dgates, rest) = scratch.split_at_mut(s.rows * g);
     let (dterm, rest) = rest.split_at_mut(s.rows * h);
@@ -277,62 +312,79 @@ pub fn backward(
     let u_n = MatRef::row_major(&weights.recurrent[2 * h * h..], h, h)?;
     for step in (0..p.steps).rev() {
         let t = p.time(step);
+        let prev = previous(p, t);
         add_output_grad(p, grad_output, step, t, dh);
-        let block = step * s.state;
-        let act = &acts[step * rows * g..(step + 1) * rows * g];
-        let d = &mut dgates[step * rows * g..(step + 1) * rows * g];
-        let term = &terms[block..block + s.state];
-        let dt = &mut dterm[block..block + s.state];
-        let h_prev = if step == 0 {
-            initial.h
-        } else {
-            Some(&hs[block - s.state..block])
-        };
-        // z, n and the direct path h_t = z·h_{t−1} + …; dh becomes ∂L/∂h_{t−1}'s
-        // direct term, d the gates' pre-activation gradients (r's below).
-        for b in 0..rows {
+        // z, n and the direct path h_t = z·h_{t−1} + …: dh becomes ∂L/∂h_{t−1}'s direct
+        // term, d the gates' pre-activation gradients (r's below).
+        for b in 0..p.batch {
+            let act = &acts[at(p, b, t, g)..][..g];
+            let d = &mut dgates[at(p, b, t, g)..][..g];
+            let hp = match prev {
+                Some(tp) => Some(&hs[at(p, b, tp, h)..][..h]),
+                None => initial.h.map(|h0| &h0[b * h..(b + 1) * h]),
+            };
             for j in 0..h {
-                let (k, i) = (b * g + j, b * h + j);
-                let (z, n) = (act[k], act[k + 2 * h]);
-                let hp = h_prev.map_or(0.0, |v| v[i]);
+                let i = b * h + j;
+                let (z, n) = (act[j], act[2 * h + j]);
+                let hpj = hp.map_or(0.0, |v| v[j]);
                 let dhi = dh[i];
-                d[k] = dhi * (hp - n) * z * (1.0 - z);
-                d[k + 2 * h] = dhi * (1.0 - z) * (1.0 - n * n);
+                d[j] = dhi * (hpj - n) * z * (1.0 - z);
+                d[2 * h + j] = dhi * (1.0 - z) * (1.0 - n * n);
                 dh[i] = dhi * z;
             }
         }
         match reset {
             Reset::After => {
-                for b in 0..rows {
+                for b in 0..p.batch {
+                    let here = at(p, b, t, h);
+                    let act = &acts[at(p, b, t, g)..][..g];
+                    let d = &mut dgates[at(p, b, t, g)..][..g];
                     for j in 0..h {
-                        let (k, i) = (b * g + j, b * h + j);
-                        let (r, dn) = (act[k + h], d[k + 2 * h]);
-                        d[k + h] = dn * term[i] * r * (1.0 - r);
-                        dt[i] = dn * r;
+                        let (r, dn) = (act[h + j], d[2 * h + j]);
+                        d[h + j] = dn * terms[here + j] * r * (1.0 - r);
+                        dterm[here + j] = dn * r;
                     }
                 }
                 // ∂L/∂h_{t−1} += [dz, dr]·U_zr + (dn·r)·U_n.
-                let d_zr = MatRef::new(d, rows, 2 * h, g, 1)?;
-                sgemm(1.0, d_zr, u_zr, 1.0, MatMut::row_major(dh, rows, h)?)?;
-                let d_t = MatRef::row_major(dt, rows, h)?;
-                sgemm(1.0, d_t, u_n, 1.0, MatMut::row_major(dh, rows, h)?)?;
+                let d_zr = MatRef::new(&dgates[at(p, 0, t, g)..], p.batch, 2 * h, p.steps * g, 1)?;
+                sgemm(1.0, d_zr, u_zr, 1.0, MatMut::row_major(dh, p.batch, h)?)?;
+                sgemm(
+                    1.0,
+                    step_view(dterm, p, t, h)?,
+                    u_n,
+                    1.0,
+                    MatMut::row_major(dh, p.batch, h)?,
+                )?;
             }
             Reset::Before => {
                 // ∂L/∂q = dn·U_n with q = r·h_{t−1}.
-                let d_n = MatRef::new(&d[2 * h..], rows, h, g, 1)?;
-                sgemm(1.0, d_n, u_n, 0.0, MatMut::row_major(dq, rows, h)?)?;
-                for b in 0..rows {
+                let d_n = MatRef::new(
+                    &dgates[at(p, 0, t, g) + 2 * h..],
+                    p.batch,
+                    h,
+                    p.steps * g,
+                    1,
+                )?;
+                sgemm(1.0, d_n, u_n, 0.0, MatMut::row_major(dq, p.batch, h)?)?;
+                for b in 0..p.batch {
+                    let here = at(p, b, t, h);
+                    let act = &acts[at(p, b, t, g)..][..g];
+                    let d = &mut dgates[at(p, b, t, g)..][..g];
+                    let hp = match prev {
+                        Some(tp) => Some(&hs[at(p, b, tp, h)..][..h]),
+                        None => initial.h.map(|h0| &h0[b * h..(b + 1) * h]),
+                    };
                     for j in 0..h {
-                        let (k, i) = (b * g + j, b * h + j);
-                        let r = act[k + h];
-                        let hp = h_prev.map_or(0.0, |v| v[i]);
-                        d[k + h] = dq[i] * hp * r * (1.0 - r);
+                        let i = b * h + j;
+                        let r = act[h + j];
+                        let hpj = hp.map_or(0.0, |v| v[j]);
+                        d[h + j] = dq[i] * hpj * r * (1.0 - r);
                         dh[i] += dq[i] * r;
-                        dt[i] = d[k + 2 * h];
+                        dterm[here + j] = d[2 * h + j];
                     }
                 }
-                let d_zr = MatRef::new(d, rows, 2 * h, g, 1)?;
-                sgemm(1.0, d_zr, u_zr, 1.0, MatMut::row_major(dh, rows, h)?)?;
+                let d_zr = MatRef::new(&dgates[at(p, 0, t, g)..], p.batch, 2 * h, p.steps * g, 1)?;
+                sgemm(1.0, d_zr, u_zr, 1.0, MatMut::row_major(dh, p.batch, h)?)?;
             }
         }
     }
@@ -345,7 +397,7 @@ pub fn backward(
         recurrent_side(p, 0..2 * h, g, initial.h, hs, dgates, du_zr)?;
         match reset {
             Reset::After => recurrent_side(p, 0..h, h, initial.h, hs, dterm, du_n)?,
-            Reset::Before => aligned_side(p, 0..h, h, terms, dterm, du_n)?,
+            Reset::Before => aligned_side(p, &s, 0..h, h, terms, dterm, du_n)?,
         }
     }
     if let Some(db) = grads.recurrent_bias.as_deref_mut() {

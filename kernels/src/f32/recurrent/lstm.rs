@@ -15,23 +15,26 @@
 //! bias, the trainer's business.)
 //!
 //! Forward writes, in the caller's `saved` buffer ([`saved_len`]), every step's gate
-//! activations, cell state and hidden state, time-major (`[step][batch][…]`, in the
-//! order the steps were processed); [`backward`] reads them, and [`final_state`] gives
-//! the last `h` and `c` (a stateful caller's next initial state). Per step, two GEMMs
-//! (`x_t·Wᵀ` and `h_{t−1}·Uᵀ`, batch rows each) and the element-wise cell update;
-//! backward adds `dgates·U`, `dgatesᵀ·x`, `dgatesᵀ·h` on the same GEMM.
+//! activations, cell state and hidden state, laid out like the input (`[batch][steps][…]`,
+//! see `sequence`); [`backward`] reads them, and [`final_state`] copies out the last `h`
+//! and `c` (a stateful caller's next initial state). `X·Wᵀ` for all steps is one GEMM;
+//! each step then adds `h_{t−1}·Uᵀ` (a GEMM of `batch` rows) and updates the cells
+//! (sigmoid and tanh from `mote_simd::math`, vectorised). Backward runs the steps in
+//! reverse with one GEMM each (`∂h_{t−1} = dgates·U`), then `∂X` and `∂W` as one GEMM
+//! each and `∂U` as one per step.
 
 use super::params::{
     Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, fill_bias, step_view,
+    check_weight_grads, check_weights, step_view, step_view_mut,
 };
 use super::sequence::{
-    add_output_grad, add_state, copy_or_zero, input_side, recurrent_side, write_output,
+    add_output_grad, add_state, at, copy_or_zero, input_side, last_state, previous, project_inputs,
+    recurrent_side, write_output,
 };
-use crate::math::{sigmoid, tanh};
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::math::{sigmoid_in_place, tanh_in_place};
 
 /// Gate blocks of an LSTM.
 const GATES: usize = 4;
@@ -44,7 +47,7 @@ pub struct Cell {
     pub forget_bias: f32,
 }
 
-/// Floats of `saved` for [`forward`] and [`backward`]: `steps·batch·6·hidden` (four gate
+/// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·6·hidden` (four gate
 /// activations, the cell state and the hidden state per step and sequence).
 ///
 /// Errors: as for [`forward`]'s geometry.
@@ -55,37 +58,40 @@ pub fn saved_len(p: &Params) -> Result<usize> {
         .ok_or(Error::new(ErrorKind::Overflow, "lstm: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `steps·batch·4·hidden` (every step's gate
-/// gradients) plus `2·batch·hidden`.
+/// Floats of scratch [`backward`] needs: `batch·steps·4·hidden` (every step's gate
+/// gradients) plus `3·batch·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn backward_scratch_len(p: &Params) -> Result<usize> {
     let s = p.sizes(GATES)?;
     s.rows
         .checked_mul(s.gates)
-        .and_then(|g| g.checked_add(2 * s.state))
+        .and_then(|g| g.checked_add(3 * s.state))
         .ok_or(Error::new(ErrorKind::Overflow, "lstm: scratch"))
 }
 
-/// The regions of `saved`: gate activations `[steps][batch][4·hidden]`, cell states and
-/// hidden states `[steps][batch][hidden]`.
+/// The regions of `saved`: gate activations `[batch][steps][4·hidden]`, cell states and
+/// hidden states `[batch][steps][hidden]`.
 fn regions(saved: &[f32], rows: usize, hidden: usize) -> (&[f32], &[f32], &[f32]) {
     let (gates, rest) = saved.split_at(rows * GATES * hidden);
     let (cells, hidden_states) = rest.split_at(rows * hidden);
     (gates, cells, hidden_states)
 }
 
-/// The last hidden and cell states (`[batch][hidden]` each) of a `saved` buffer that
-/// [`forward`] filled.
+/// Copies the hidden and cell states after the last step (`[batch][hidden]` each) out
+/// of a `saved` buffer that [`forward`] filled.
 ///
 /// Errors: as for [`forward`]'s geometry; `LengthMismatch` when `saved` is not
-/// [`saved_len`] long.
-pub fn final_state<'a>(p: &Params, saved: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
+/// [`saved_len`] long or a state buffer is not `batch·hidden`.
+pub fn final_state(p: &Params, saved: &[f32], h: &mut [f32], c: &mut [f32]) -> Result<()> {
     let s = p.sizes(GATES)?;
     check_len("lstm: saved", saved_len(p)?, saved.len())?;
+    check_len("lstm: final h", s.state, h.len())?;
+    check_len("lstm: final c", s.state, c.len())?;
     let (_, cells, hs) = regions(saved, s.rows, p.hidden);
-    let last = (s.rows * p.hidden - s.state)..;
-    Ok((&hs[last.clone()], &cells[last]))
+    last_state(p, hs, h);
+    last_state(p, cells, c);
+    Ok(())
 }
 
 /// Forward over the whole sequence: `output` gets the hidden states (every step's, or
@@ -116,65 +122,106 @@ pub fn forward(
     )?;
     check_len("lstm: output", s.output, output.len())?;
     check_len("lstm: saved", saved_len(p)?, saved.len())?;
-    let h = p.hidden;
-    let (gates, rest) = saved.split_at_mut(s.rows * s.gates);
+    let (h, g) = (p.hidden, s.gates);
+    let (gates, rest) = saved.split_at_mut(s.rows * g);
     let (cells, hs) = rest.split_at_mut(s.rows * h);
-    let w = MatRef::row_major(weights.input, s.gates, p.inputs)?.t();
-    let u = MatRef::row_major(weights.recurrent, s.gates, h)?.t();
+    project_inputs(
+        p,
+        &s,
+        input,
+        weights.input,
+        weights.bias,
+        weights.recurrent_bias,
+        gates,
+    )?;
+    let u = MatRef::row_major(weights.recurrent, g, h)?.t();
     for step in 0..p.steps {
         let t = p.time(step);
-        let block = step * s.state;
-        let a = &mut gates[step * p.batch * s.gates..(step + 1) * p.batch * s.gates];
-        fill_bias(a, s.gates, weights.bias, weights.recurrent_bias);
-        sgemm(
-            1.0,
-            step_view(input, p, t, p.inputs)?,
-            w,
-            1.0,
-            MatMut::row_major(a, p.batch, s.gates)?,
-        )?;
-        let (done_h, now_h) = hs.split_at_mut(block);
-        let (done_c, now_c) = cells.split_at_mut(block);
-        let h_prev = if step == 0 {
-            initial.h
-        } else {
-            Some(&done_h[block - s.state..])
-        };
-        let c_prev = if step == 0 {
-            initial.c
-        } else {
-            Some(&done_c[block - s.state..])
+        let prev = previous(p, t);
+        let h_prev = match prev {
+            Some(tp) => Some(step_view(hs, p, tp, h)?),
+            None => initial
+                .h
+                .map(|h0| MatRef::row_major(h0, p.batch, h))
+                .transpose()?,
         };
         if let Some(hp) = h_prev {
-            sgemm(
-                1.0,
-                MatRef::row_major(hp, p.batch, h)?,
-                u,
-                1.0,
-                MatMut::row_major(a, p.batch, s.gates)?,
-            )?;
+            sgemm(1.0, hp, u, 1.0, step_view_mut(gates, p, t, g)?)?;
         }
-        let (h_t, c_t) = (&mut now_h[..s.state], &mut now_c[..s.state]);
         for b in 0..p.batch {
-            let row = &mut a[b * s.gates..(b + 1) * s.gates];
-            let (gi, rest) = row.split_at_mut(h);
-            let (gf, rest) = rest.split_at_mut(h);
-            let (gg, go) = rest.split_at_mut(h);
-            for j in 0..h {
-                let i = sigmoid(gi[j]);
-                let f = sigmoid(gf[j] + cell.forget_bias);
-                let g = tanh(gg[j]);
-                let o = sigmoid(go[j]);
-                let cp = c_prev.map_or(0.0, |c| c[b * h + j]);
-                let c = f * cp + i * g;
-                (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
-                c_t[b * h + j] = c;
-                h_t[b * h + j] = o * tanh(c);
+            let row = &mut gates[at(p, b, t, g)..][..g];
+            if cell.forget_bias != 0.0 {
+                row[h..2 * h]
+                    .iter_mut()
+                    .for_each(|v| *v += cell.forget_bias);
             }
+            sigmoid_in_place(&mut row[..2 * h]);
+            tanh_in_place(&mut row[2 * h..3 * h]);
+            sigmoid_in_place(&mut row[3 * h..]);
+            let (ifg, o) = row.split_at(3 * h);
+            let (i, rest) = ifg.split_at(h);
+            let (f, gc) = rest.split_at(h);
+            let here = at(p, b, t, h);
+            match prev {
+                Some(tp) => {
+                    let from = at(p, b, tp, h);
+                    for j in 0..h {
+                        cells[here + j] = f[j] * cells[from + j] + i[j] * gc[j];
+                    }
+                }
+                None => {
+                    let c0 = initial.c.map(|c| &c[b * h..(b + 1) * h]);
+                    for j in 0..h {
+                        let cp = c0.map_or(0.0, |c| c[j]);
+                        cells[here + j] = f[j] * cp + i[j] * gc[j];
+                    }
+                }
+            }
+            let h_row = &mut hs[here..here + h];
+            h_row.copy_from_slice(&cells[here..here + h]);
+            tanh_in_place(h_row);
+            h_row.iter_mut().zip(o).for_each(|(hv, &o)| *hv *= o);
         }
-        write_output(p, h_t, step, t, output);
     }
+    write_output(p, hs, output);
     Ok(())
+}
+
+/// One sequence's cell at one step, backward: from the gate activations `act`
+/// (`i, f, g, o`), the previous cell state (zeros when `None`), `tanh c_t`, `∂L/∂h_t` and
+/// `∂L/∂c_t` (`dc`, replaced by `∂L/∂c_{t−1}`), the gates' pre-activation gradients `d`.
+/// Every slice is cut to length first, so the loop vectorises.
+fn cell_backward(
+    act: &[f32],
+    c_prev: Option<&[f32]>,
+    tc: &[f32],
+    dh: &[f32],
+    dc: &mut [f32],
+    d: &mut [f32],
+) {
+    let h = tc.len();
+    let (i, f, g, o) = (
+        &act[..h],
+        &act[h..2 * h],
+        &act[2 * h..3 * h],
+        &act[3 * h..4 * h],
+    );
+    let (di, rest) = d.split_at_mut(h);
+    let (df, rest) = rest.split_at_mut(h);
+    let (dg, do_) = rest.split_at_mut(h);
+    let (dh, dc, do_) = (&dh[..h], &mut dc[..h], &mut do_[..h]);
+    for j in 0..h {
+        let dct = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
+        di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
+        dg[j] = dct * i[j] * (1.0 - g[j] * g[j]);
+        do_[j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
+        df[j] = dct * f[j] * (1.0 - f[j]);
+        dc[j] = dct * f[j];
+    }
+    match c_prev {
+        Some(cp) => df.iter_mut().zip(&cp[..h]).for_each(|(d, &c)| *d *= c),
+        None => df.fill(0.0),
+    }
 }
 
 /// Backward through time: from `grad_output` (shaped like the output) and the gradients
@@ -233,54 +280,52 @@ pub fn backward(
         true,
     )?;
     check_capacity("lstm: scratch", backward_scratch_len(p)?, scratch.len())?;
-    let h = p.hidden;
+    let (h, g) = (p.hidden, s.gates);
     let (gates, cells, hs) = regions(saved, s.rows, h);
-    let (dgates, rest) = scratch.split_at_mut(s.rows * s.gates);
+    let (dgates, rest) = scratch.split_at_mut(s.rows * g);
     let (dh, rest) = rest.split_at_mut(s.state);
-    let dc = &mut rest[..s.state];
+    let (dc, rest) = rest.split_at_mut(s.state);
+    let tc = &mut rest[..s.state];
     copy_or_zero(dh, grad_final.h);
     copy_or_zero(dc, grad_final.c);
-    let u = MatRef::row_major(weights.recurrent, s.gates, h)?;
+    let u = MatRef::row_major(weights.recurrent, g, h)?;
     for step in (0..p.steps).rev() {
         let t = p.time(step);
+        let prev = previous(p, t);
         add_output_grad(p, grad_output, step, t, dh);
-        let block = step * s.state;
-        let g_step = &gates[step * p.batch * s.gates..(step + 1) * p.batch * s.gates];
-        let d_step = &mut dgates[step * p.batch * s.gates..(step + 1) * p.batch * s.gates];
-        let c_prev = if step == 0 {
-            initial.c
-        } else {
-            Some(&cells[block - s.state..block])
-        };
-        for b in 0..p.batch {
-            let act = &g_step[b * s.gates..(b + 1) * s.gates];
-            let d = &mut d_step[b * s.gates..(b + 1) * s.gates];
-            for j in 0..h {
-                let (i, f, g, o) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
-                let c = cells[block + b * h + j];
-                let cp = c_prev.map_or(0.0, |c| c[b * h + j]);
-                let tc = tanh(c);
-                let dhj = dh[b * h + j];
-                let dct = dc[b * h + j] + dhj * o * (1.0 - tc * tc);
-                d[j] = dct * g * i * (1.0 - i);
-                d[h + j] = dct * cp * f * (1.0 - f);
-                d[2 * h + j] = dct * i * (1.0 - g * g);
-                d[3 * h + j] = dhj * tc * o * (1.0 - o);
-                dc[b * h + j] = dct * f;
-            }
+        for (b, tcb) in tc.chunks_exact_mut(h).enumerate() {
+            tcb.copy_from_slice(&cells[at(p, b, t, h)..][..h]);
         }
-        // ∂L/∂h_{t−1} = dgates·U (a fresh sum: dh's own contribution is in dgates).
-        let d_mat = MatRef::row_major(d_step, p.batch, s.gates)?;
-        sgemm(1.0, d_mat, u, 0.0, MatMut::row_major(dh, p.batch, h)?)?;
+        tanh_in_place(tc);
+        for b in 0..p.batch {
+            let act = &gates[at(p, b, t, g)..][..g];
+            let d = &mut dgates[at(p, b, t, g)..][..g];
+            let c_prev = match prev {
+                Some(tp) => Some(&cells[at(p, b, tp, h)..][..h]),
+                None => initial.c.map(|c| &c[b * h..(b + 1) * h]),
+            };
+            let rows = b * h..(b + 1) * h;
+            cell_backward(
+                act,
+                c_prev,
+                &tc[rows.clone()],
+                &dh[rows.clone()],
+                &mut dc[rows],
+                d,
+            );
+        }
+        // ∂L/∂h_{t−1} = dgates_t·U (a fresh sum: dh's own contribution is in dgates).
+        let d_t = step_view(dgates, p, t, g)?;
+        sgemm(1.0, d_t, u, 0.0, MatMut::row_major(dh, p.batch, h)?)?;
     }
     add_state(grad_initial.h, dh);
     add_state(grad_initial.c, dc);
     input_side(p, &s, input, weights.input, dgates, grad_input, &mut grads)?;
     if let Some(du) = grads.recurrent.as_deref_mut() {
-        recurrent_side(p, 0..s.gates, s.gates, initial.h, hs, dgates, du)?;
+        recurrent_side(p, 0..g, g, initial.h, hs, dgates, du)?;
     }
     if let Some(db) = grads.recurrent_bias.as_deref_mut() {
-        add_column_sums(db, dgates, s.gates);
+        add_column_sums(db, dgates, g);
     }
     Ok(())
 }

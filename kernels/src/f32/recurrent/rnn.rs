@@ -9,15 +9,16 @@
 
 use super::params::{
     Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, fill_bias, step_view,
+    check_weight_grads, check_weights, step_view, step_view_mut,
 };
 use super::sequence::{
-    add_output_grad, add_state, copy_or_zero, input_side, recurrent_side, write_output,
+    add_output_grad, add_state, at, copy_or_zero, input_side, last_state, previous, project_inputs,
+    recurrent_side, write_output,
 };
-use crate::math::tanh;
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::math::tanh_in_place;
 
 /// The activation of a simple RNN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,10 +32,10 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn apply(self, x: f32) -> f32 {
+    fn apply(self, xs: &mut [f32]) {
         match self {
-            Self::Tanh => tanh(x),
-            Self::Relu => x.max(0.0),
+            Self::Tanh => tanh_in_place(xs),
+            Self::Relu => xs.iter_mut().for_each(|x| *x = x.max(0.0)),
         }
     }
 
@@ -53,35 +54,40 @@ impl Activation {
     }
 }
 
-/// Floats of `saved` for [`forward`] and [`backward`]: `steps·batch·hidden`.
+/// Floats of `saved` for [`forward`] and [`backward`]: `2·batch·steps·hidden` (the
+/// pre-activations and the hidden states).
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn saved_len(p: &Params) -> Result<usize> {
     let s = p.sizes(1)?;
     s.rows
-        .checked_mul(p.hidden)
+        .checked_mul(2 * p.hidden)
         .ok_or(Error::new(ErrorKind::Overflow, "rnn: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `steps·batch·hidden` (every step's
+/// Floats of scratch [`backward`] needs: `batch·steps·hidden` (every step's
 /// pre-activation gradients) plus `batch·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn backward_scratch_len(p: &Params) -> Result<usize> {
     let s = p.sizes(1)?;
-    saved_len(p)?
-        .checked_add(s.state)
+    s.rows
+        .checked_mul(p.hidden)
+        .and_then(|n| n.checked_add(s.state))
         .ok_or(Error::new(ErrorKind::Overflow, "rnn: scratch"))
 }
 
-/// The last hidden state (`[batch][hidden]`) of a `saved` buffer that [`forward`] filled.
+/// Copies the hidden state after the last step (`[batch][hidden]`) out of a `saved`
+/// buffer that [`forward`] filled.
 ///
 /// Errors: as for [`forward`]'s geometry; `LengthMismatch` when `saved` is not
-/// [`saved_len`] long.
-pub fn final_state<'a>(p: &Params, saved: &'a [f32]) -> Result<&'a [f32]> {
+/// [`saved_len`] long or `h` is not `batch·hidden`.
+pub fn final_state(p: &Params, saved: &[f32], h: &mut [f32]) -> Result<()> {
     let s = p.sizes(1)?;
     check_len("rnn: saved", saved_len(p)?, saved.len())?;
-    Ok(&saved[saved.len() - s.state..])
+    check_len("rnn: final h", s.state, h.len())?;
+    last_state(p, &saved[s.rows * p.hidden..], h);
+    Ok(())
 }
 
 /// Forward over the whole sequence: `output` gets the hidden states (every step's, or
@@ -111,39 +117,38 @@ pub fn forward(
     )?;
     check_len("rnn: output", s.output, output.len())?;
     check_len("rnn: saved", saved_len(p)?, saved.len())?;
-    let (h, rows) = (p.hidden, p.batch);
-    let w = MatRef::row_major(weights.input, h, p.inputs)?.t();
+    let h = p.hidden;
+    let (pre, hs) = saved.split_at_mut(s.rows * h);
+    project_inputs(
+        p,
+        &s,
+        input,
+        weights.input,
+        weights.bias,
+        weights.recurrent_bias,
+        pre,
+    )?;
     let u = MatRef::row_major(weights.recurrent, h, h)?.t();
     for step in 0..p.steps {
         let t = p.time(step);
-        let block = step * s.state;
-        let (done, now) = saved.split_at_mut(block);
-        let a = &mut now[..s.state];
-        fill_bias(a, h, weights.bias, weights.recurrent_bias);
-        sgemm(
-            1.0,
-            step_view(input, p, t, p.inputs)?,
-            w,
-            1.0,
-            MatMut::row_major(a, rows, h)?,
-        )?;
-        let h_prev = if step == 0 {
-            initial.h
-        } else {
-            Some(&done[block - s.state..])
+        let h_prev = match previous(p, t) {
+            Some(tp) => Some(step_view(hs, p, tp, h)?),
+            None => initial
+                .h
+                .map(|h0| MatRef::row_major(h0, p.batch, h))
+                .transpose()?,
         };
         if let Some(hp) = h_prev {
-            sgemm(
-                1.0,
-                MatRef::row_major(hp, rows, h)?,
-                u,
-                1.0,
-                MatMut::row_major(a, rows, h)?,
-            )?;
+            sgemm(1.0, hp, u, 1.0, step_view_mut(pre, p, t, h)?)?;
         }
-        a.iter_mut().for_each(|v| *v = act.apply(*v));
-        write_output(p, a, step, t, output);
+        for b in 0..p.batch {
+            let here = at(p, b, t, h);
+            let row = &mut hs[here..here + h];
+            row.copy_from_slice(&pre[here..here + h]);
+            act.apply(row);
+        }
     }
+    write_output(p, hs, output);
     Ok(())
 }
 
@@ -201,7 +206,8 @@ pub fn backward(
         false,
     )?;
     check_capacity("rnn: scratch", backward_scratch_len(p)?, scratch.len())?;
-    let (h, rows) = (p.hidden, p.batch);
+    let h = p.hidden;
+    let hs = &saved[s.rows * h..];
     let (dpre, rest) = scratch.split_at_mut(s.rows * h);
     let dh = &mut rest[..s.state];
     copy_or_zero(dh, grad_final.h);
@@ -209,27 +215,26 @@ pub fn backward(
     for step in (0..p.steps).rev() {
         let t = p.time(step);
         add_output_grad(p, grad_output, step, t, dh);
-        let block = step * s.state;
-        let d = &mut dpre[block..block + s.state];
-        for ((d, &dhi), &y) in d
-            .iter_mut()
-            .zip(dh.iter())
-            .zip(&saved[block..block + s.state])
-        {
-            *d = dhi * act.slope(y);
+        for b in 0..p.batch {
+            let here = at(p, b, t, h);
+            let d = &mut dpre[here..here + h];
+            let (dhb, y) = (&dh[b * h..(b + 1) * h], &hs[here..here + h]);
+            for ((d, &dhi), &y) in d.iter_mut().zip(dhb).zip(y) {
+                *d = dhi * act.slope(y);
+            }
         }
         sgemm(
             1.0,
-            MatRef::row_major(d, rows, h)?,
+            step_view(dpre, p, t, h)?,
             u,
             0.0,
-            MatMut::row_major(dh, rows, h)?,
+            MatMut::row_major(dh, p.batch, h)?,
         )?;
     }
     add_state(grad_initial.h, dh);
     input_side(p, &s, input, weights.input, dpre, grad_input, &mut grads)?;
     if let Some(du) = grads.recurrent.as_deref_mut() {
-        recurrent_side(p, 0..h, h, initial.h, saved, dpre, du)?;
+        recurrent_side(p, 0..h, h, initial.h, hs, dpre, du)?;
     }
     if let Some(db) = grads.recurrent_bias.as_deref_mut() {
         add_column_sums(db, dpre, h);

@@ -1,27 +1,79 @@
-//! What the recurrent layers do the same way around their cells: writing a step's
-//! hidden state to the output, reading a step's output gradient, and turning gate
-//! gradients into input and weight gradients with GEMMs.
+//! What the recurrent layers do the same way around their cells.
+//!
+//! Every per-step buffer a layer saves is laid out like its input, batch-major and
+//! indexed by time, `[batch][steps][width]` — whichever direction the layer reads — so
+//! that the input projections of all steps are one GEMM (`X·Wᵀ`, and backward `∂X` and
+//! `∂W`), a returned sequence is the saved hidden states as they lie, and one step's
+//! rows are a strided `batch × width` view ([`step_view`]).
 
-use super::params::{Params, Sizes, WeightGrads, add_column_sums, step_view, step_view_mut};
+use super::params::{Params, Sizes, WeightGrads, add_column_sums, step_view};
 use core::ops::Range;
 use mote_core::Result;
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 
-/// Copies one step's hidden state `[batch][hidden]` to the output: at time `t` of every
-/// sequence when returning sequences, else when it is the last step processed.
-pub(crate) fn write_output(p: &Params, state: &[f32], step: usize, t: usize, output: &mut [f32]) {
-    let h = p.hidden;
-    if p.return_sequences {
-        for (b, row) in state.chunks_exact(h).enumerate() {
-            let at = (b * p.steps + t) * h;
-            output[at..at + h].copy_from_slice(row);
-        }
-    } else if step + 1 == p.steps {
-        output.copy_from_slice(state);
+/// `gates ← X·Wᵀ + bias (+ recurrent_bias)` for every step of every sequence: one GEMM
+/// over the `batch·steps` rows.
+pub(crate) fn project_inputs(
+    p: &Params,
+    s: &Sizes,
+    input: &[f32],
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    recurrent_bias: Option<&[f32]>,
+    gates: &mut [f32],
+) -> Result<()> {
+    super::params::fill_bias(gates, s.gates, bias, recurrent_bias);
+    sgemm(
+        1.0,
+        MatRef::row_major(input, s.rows, p.inputs)?,
+        MatRef::row_major(weights, s.gates, p.inputs)?.t(),
+        1.0,
+        MatMut::row_major(gates, s.rows, s.gates)?,
+    )
+}
+
+/// The offset of row (`b`, `t`) of a `[batch][steps][width]` buffer.
+#[inline]
+pub(crate) fn at(p: &Params, b: usize, t: usize, width: usize) -> usize {
+    (b * p.steps + t) * width
+}
+
+/// The time step processed before time `t` (the previous state's time), `None` at the
+/// first step.
+#[inline]
+pub(crate) fn previous(p: &Params, t: usize) -> Option<usize> {
+    match (p.reverse, t) {
+        (false, 0) => None,
+        (false, t) => Some(t - 1),
+        (true, t) if t + 1 == p.steps => None,
+        (true, t) => Some(t + 1),
     }
 }
 
-/// Adds the output gradient of processing step `step` (time `t`) to `dh`.
+/// Writes the output from the hidden states (`[batch][steps][hidden]`): all of them,
+/// or each sequence's last processed.
+pub(crate) fn write_output(p: &Params, hidden_states: &[f32], output: &mut [f32]) {
+    if p.return_sequences {
+        output.copy_from_slice(hidden_states);
+        return;
+    }
+    let (h, last) = (p.hidden, p.time(p.steps - 1));
+    for (b, out) in output.chunks_exact_mut(h).enumerate() {
+        out.copy_from_slice(&hidden_states[at(p, b, last, h)..][..h]);
+    }
+}
+
+/// Copies each sequence's state at its last processed step out of `[batch][steps][hidden]`
+/// `states` into `out` (`[batch][hidden]`).
+pub(crate) fn last_state(p: &Params, states: &[f32], out: &mut [f32]) {
+    let (h, last) = (p.hidden, p.time(p.steps - 1));
+    for (b, o) in out.chunks_exact_mut(h).enumerate() {
+        o.copy_from_slice(&states[at(p, b, last, h)..][..h]);
+    }
+}
+
+/// Adds the output gradient at time `t` (the last processed step's, when the layer
+/// returns only that) to `dh` (`[batch][hidden]`).
 pub(crate) fn add_output_grad(
     p: &Params,
     grad_output: &[f32],
@@ -32,10 +84,8 @@ pub(crate) fn add_output_grad(
     let h = p.hidden;
     if p.return_sequences {
         for (b, row) in dh.chunks_exact_mut(h).enumerate() {
-            let at = (b * p.steps + t) * h;
-            row.iter_mut()
-                .zip(&grad_output[at..at + h])
-                .for_each(|(d, &g)| *d += g);
+            let g = &grad_output[at(p, b, t, h)..][..h];
+            row.iter_mut().zip(g).for_each(|(d, &g)| *d += g);
         }
     } else if step + 1 == p.steps {
         dh.iter_mut().zip(grad_output).for_each(|(d, &g)| *d += g);
@@ -57,42 +107,44 @@ pub(crate) fn add_state(dst: Option<&mut [f32]>, v: &[f32]) {
     }
 }
 
-/// The input side of every layer's gradients, from the gradients `dgates` of the input
-/// part of its gate pre-activations (`[steps][batch][G·hidden]`, processing order):
-/// `∂L/∂x_t += dgates_t·W`, `∂L/∂W += Σ_t dgates_tᵀ·x_t`, `∂L/∂bias += Σ dgates`.
+/// The input side of every layer's gradients from the gradients `dgates` of its gate
+/// pre-activations' input part (`[batch][steps][G·hidden]`): `∂L/∂X += dgates·W`,
+/// `∂L/∂W += dgatesᵀ·X`, `∂L/∂bias += Σ dgates` — one GEMM each over all rows.
 pub(crate) fn input_side(
     p: &Params,
     s: &Sizes,
     input: &[f32],
     weights: &[f32],
     dgates: &[f32],
-    mut grad_input: Option<&mut [f32]>,
+    grad_input: Option<&mut [f32]>,
     grads: &mut WeightGrads<'_>,
 ) -> Result<()> {
-    let (g, rows) = (s.gates, p.batch);
-    let w = MatRef::row_major(weights, g, p.inputs)?;
-    for step in 0..p.steps {
-        let t = p.time(step);
-        let d = MatRef::row_major(&dgates[step * rows * g..(step + 1) * rows * g], rows, g)?;
-        if let Some(dx) = grad_input.as_deref_mut() {
-            sgemm(1.0, d, w, 1.0, step_view_mut(dx, p, t, p.inputs)?)?;
-        }
-        if let Some(dw) = grads.input.as_deref_mut() {
-            let x = step_view(input, p, t, p.inputs)?;
-            sgemm(1.0, d.t(), x, 1.0, MatMut::row_major(dw, g, p.inputs)?)?;
-        }
+    let d = MatRef::row_major(dgates, s.rows, s.gates)?;
+    if let Some(dx) = grad_input {
+        let w = MatRef::row_major(weights, s.gates, p.inputs)?;
+        sgemm(1.0, d, w, 1.0, MatMut::row_major(dx, s.rows, p.inputs)?)?;
+    }
+    if let Some(dw) = grads.input.as_deref_mut() {
+        let x = MatRef::row_major(input, s.rows, p.inputs)?;
+        sgemm(
+            1.0,
+            d.t(),
+            x,
+            1.0,
+            MatMut::row_major(dw, s.gates, p.inputs)?,
+        )?;
     }
     if let Some(db) = grads.bias.as_deref_mut() {
-        add_column_sums(db, dgates, g);
+        add_column_sums(db, dgates, s.gates);
     }
     Ok(())
 }
 
-/// `∂L/∂U_block += Σ_t dgates_t[:, cols]ᵀ·h_{t−1}`: the recurrent weight gradient of
-/// the gate columns `cols` (rows `cols` of `U`, `du` holding just those rows), from
-/// `dgates` (`[steps][batch][width]`, processing order) and the states the block
-/// multiplied — `states` (`[steps][batch][hidden]`) shifted by one step, with `h0` (when
-/// given) before the first. One GEMM over steps 1…, one for the initial state.
+/// `∂L/∂U_block += Σ_t dgates_t[:, cols]ᵀ·h_prev(t)`: the recurrent weight gradient of
+/// the gate columns `cols` (rows `cols` of `U`; `du` holds just those rows), from
+/// `dgates` (`[batch][steps][width]`) and the states `states` (`[batch][steps][hidden]`)
+/// of the previous step, `h0` (when given) before the first. One GEMM per step (the
+/// `batch` rows of a step are strided).
 pub(crate) fn recurrent_side(
     p: &Params,
     cols: Range<usize>,
@@ -102,45 +154,40 @@ pub(crate) fn recurrent_side(
     dgates: &[f32],
     du: &mut [f32],
 ) -> Result<()> {
-    let (h, rows, g) = (p.hidden, p.batch, cols.len());
-    let d_rows =
-        |from: usize, n: usize| MatRef::new(&dgates[from * width + cols.start..], n, g, width, 1);
-    if p.steps > 1 {
-        let n = (p.steps - 1) * rows;
-        let earlier = MatRef::row_major(&states[..n * h], n, h)?;
-        sgemm(
-            1.0,
-            d_rows(rows, n)?.t(),
-            earlier,
-            1.0,
-            MatMut::row_major(du, g, h)?,
+    let (h, g) = (p.hidden, cols.len());
+    for t in 0..p.steps {
+        let d = MatRef::new(
+            &dgates[t * width + cols.start..],
+            p.batch,
+            g,
+            p.steps * width,
+            1,
         )?;
-    }
-    if let Some(h0) = h0 {
-        let h0 = MatRef::row_major(h0, rows, h)?;
-        sgemm(
-            1.0,
-            d_rows(0, rows)?.t(),
-            h0,
-            1.0,
-            MatMut::row_major(du, g, h)?,
-        )?;
+        let prev = match previous(p, t) {
+            Some(tp) => step_view(states, p, tp, h)?,
+            None => match h0 {
+                Some(h0) => MatRef::row_major(h0, p.batch, h)?,
+                None => continue,
+            },
+        };
+        sgemm(1.0, d.t(), prev, 1.0, MatMut::row_major(du, g, h)?)?;
     }
     Ok(())
 }
 
-/// `∂L/∂U_block += Σ_t dgates_t[:, cols]ᵀ·q_t` for states `q` aligned with the steps
-/// (`[steps][batch][hidden]`): one GEMM.
+/// `∂L/∂U_block += Σ dgates[:, cols]ᵀ·q` for states `q` aligned with the gates
+/// (`[batch][steps][hidden]`, the same rows): one GEMM.
 pub(crate) fn aligned_side(
     p: &Params,
+    s: &Sizes,
     cols: Range<usize>,
     width: usize,
     states: &[f32],
     dgates: &[f32],
     du: &mut [f32],
 ) -> Result<()> {
-    let (h, g, n) = (p.hidden, cols.len(), p.steps * p.batch);
-    let d = MatRef::new(&dgates[cols.start..], n, g, width, 1)?;
-    let q = MatRef::row_major(&states[..n * h], n, h)?;
+    let (h, g) = (p.hidden, cols.len());
+    let d = MatRef::new(&dgates[cols.start..], s.rows, g, width, 1)?;
+    let q = MatRef::row_major(states, s.rows, h)?;
     sgemm(1.0, d.t(), q, 1.0, MatMut::row_major(du, g, h)?)
 }
