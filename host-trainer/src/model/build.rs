@@ -86,6 +86,27 @@ impl Registry {
         Ok((wi, bi))
     }
 
+    /// Adds a trainable tensor `<layer>/<role>` of `shape`, initialised by `init` with
+    /// these fans (no bias); returns its index.
+    pub fn tensor(
+        &mut self,
+        site: &Site,
+        role: &str,
+        shape: Vec<usize>,
+        fans: (usize, usize),
+        init: Init,
+        penalties: (f32, f32),
+    ) -> Result<usize> {
+        let n = checked_product(site, &shape)?;
+        let mut w = vec![0.0; n];
+        init::fill(init, fans.0, fans.1, &mut w, None, &mut self.rng);
+        let (l1, l2) = penalties;
+        if !(l1.is_finite() && l1 >= 0.0 && l2.is_finite() && l2 >= 0.0) {
+            return Err(site.error("l1 and l2 must be finite and ≥ 0"));
+        }
+        Ok(self.push(site, role, shape, w, (l1, l2)))
+    }
+
     /// Adds a trainable tensor filled with `value`; returns its index.
     pub fn constant(&mut self, site: &Site, role: &str, len: usize, value: f32) -> usize {
         self.push(site, role, vec![len], vec![value; len], (0.0, 0.0))

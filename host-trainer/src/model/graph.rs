@@ -4,10 +4,11 @@
 
 use super::build::{Registry, Site};
 use super::layer::{Cache, Ctx, Layer};
-use super::layers::{self, conv, norm, pool, simple};
+use super::layers::{self, conv, norm, pool, recurrent, simple};
 use super::spec::LayerSpec;
 use crate::{Error, Result};
 use mote_kernels::f32::elementwise::concat;
+use mote_kernels::f32::recurrent::{gru, rnn};
 use mote_kernels::f32::upsample::Mode;
 
 /// One step of a sequence.
@@ -508,6 +509,98 @@ impl<'r> Builder<'r> {
                 shape.clone(),
                 "reshape",
             )?),
+            LayerSpec::Lstm {
+                units,
+                return_sequences,
+                go_backwards,
+                init,
+                recurrent_init,
+                bias,
+                unit_forget_bias,
+                forget_bias,
+                l1,
+                l2,
+                ..
+            } => {
+                let o = recurrent::Options {
+                    units: *units,
+                    return_sequences: *return_sequences,
+                    reverse: *go_backwards,
+                    init: *init,
+                    recurrent_init: *recurrent_init,
+                    bias: *bias,
+                    unit_forget_bias: *unit_forget_bias,
+                    penalties: (*l1, *l2),
+                };
+                let cell = recurrent::Cell::Lstm {
+                    forget_bias: *forget_bias,
+                };
+                Box::new(recurrent::Recurrent::build(site.clone(), x, cell, &o, reg)?)
+            }
+            LayerSpec::Gru {
+                units,
+                return_sequences,
+                go_backwards,
+                init,
+                recurrent_init,
+                bias,
+                reset_after,
+                l1,
+                l2,
+                ..
+            } => {
+                let o = recurrent::Options {
+                    units: *units,
+                    return_sequences: *return_sequences,
+                    reverse: *go_backwards,
+                    init: *init,
+                    recurrent_init: *recurrent_init,
+                    bias: *bias,
+                    unit_forget_bias: false,
+                    penalties: (*l1, *l2),
+                };
+                let reset = if *reset_after {
+                    gru::Reset::After
+                } else {
+                    gru::Reset::Before
+                };
+                let cell = recurrent::Cell::Gru(reset);
+                Box::new(recurrent::Recurrent::build(site.clone(), x, cell, &o, reg)?)
+            }
+            LayerSpec::SimpleRnn {
+                units,
+                activation,
+                return_sequences,
+                go_backwards,
+                init,
+                recurrent_init,
+                bias,
+                l1,
+                l2,
+                ..
+            } => {
+                let o = recurrent::Options {
+                    units: *units,
+                    return_sequences: *return_sequences,
+                    reverse: *go_backwards,
+                    init: *init,
+                    recurrent_init: *recurrent_init,
+                    bias: *bias,
+                    unit_forget_bias: false,
+                    penalties: (*l1, *l2),
+                };
+                let act = match activation.as_deref().map(str::trim) {
+                    None | Some("tanh") => rnn::Activation::Tanh,
+                    Some("relu") => rnn::Activation::Relu,
+                    Some(other) => {
+                        return Err(site.error(format!(
+                            "simple_rnn activation '{other}' is not 'tanh' or 'relu'"
+                        )));
+                    }
+                };
+                let cell = recurrent::Cell::Rnn(act);
+                Box::new(recurrent::Recurrent::build(site.clone(), x, cell, &o, reg)?)
+            }
             LayerSpec::Residual { layers, .. } => {
                 let body = self.seq(layers, x, Some(site.top))?;
                 if body.output != x {

@@ -76,6 +76,9 @@ fn pair_one() -> Pair {
 fn yes() -> bool {
     true
 }
+fn orthogonal() -> Init {
+    Init::Orthogonal
+}
 
 /// What every layer with weights has: initialiser, bias and penalties.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -366,6 +369,104 @@ pub enum LayerSpec {
         /// The new sample shape.
         shape: Vec<usize>,
     },
+    /// Long short-term memory over `[steps, features]`: gates `i, f, g, o` (Keras' and
+    /// PyTorch's order); `[units]`, or `[steps, units]` with `return_sequences`.
+    Lstm {
+        /// Layer name.
+        name: Option<String>,
+        /// Hidden units.
+        units: usize,
+        /// Output every step's hidden state (to stack another recurrent layer).
+        #[serde(default)]
+        return_sequences: bool,
+        /// Read the sequence from its end (the backward half of a bidirectional pair:
+        /// a `branch` of a forward and a backward layer).
+        #[serde(default)]
+        go_backwards: bool,
+        /// Initialiser of the input weights.
+        #[serde(default)]
+        init: Init,
+        /// Initialiser of the recurrent weights (orthogonal by default, as Keras).
+        #[serde(default = "orthogonal")]
+        recurrent_init: Init,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// Start the forget gate's bias at 1 (Keras' `unit_forget_bias`, default true).
+        #[serde(default = "yes")]
+        unit_forget_bias: bool,
+        /// A constant added to the forget gate (TensorFlow's `forget_bias`; default 0).
+        #[serde(default)]
+        forget_bias: f32,
+        /// L1 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l1: f32,
+        /// L2 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l2: f32,
+    },
+    /// Gated recurrent unit over `[steps, features]`: gates `z, r, n` (Keras' order).
+    Gru {
+        /// Layer name.
+        name: Option<String>,
+        /// Hidden units.
+        units: usize,
+        /// Output every step's hidden state.
+        #[serde(default)]
+        return_sequences: bool,
+        /// Read the sequence from its end.
+        #[serde(default)]
+        go_backwards: bool,
+        /// Initialiser of the input weights.
+        #[serde(default)]
+        init: Init,
+        /// Initialiser of the recurrent weights.
+        #[serde(default = "orthogonal")]
+        recurrent_init: Init,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// Apply the reset gate after the recurrent product (Keras' default, PyTorch,
+        /// cuDNN; default true) or before it (the original GRU).
+        #[serde(default = "yes")]
+        reset_after: bool,
+        /// L1 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l1: f32,
+        /// L2 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l2: f32,
+    },
+    /// Simple (Elman) recurrent layer over `[steps, features]`.
+    SimpleRnn {
+        /// Layer name.
+        name: Option<String>,
+        /// Hidden units.
+        units: usize,
+        /// `"tanh"` (default) or `"relu"`.
+        activation: Option<String>,
+        /// Output every step's hidden state.
+        #[serde(default)]
+        return_sequences: bool,
+        /// Read the sequence from its end.
+        #[serde(default)]
+        go_backwards: bool,
+        /// Initialiser of the input weights.
+        #[serde(default)]
+        init: Init,
+        /// Initialiser of the recurrent weights.
+        #[serde(default = "orthogonal")]
+        recurrent_init: Init,
+        /// Whether the layer has a bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+        /// L1 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l1: f32,
+        /// L2 penalty on the input and recurrent weights.
+        #[serde(default)]
+        l2: f32,
+    },
     /// `x + f(x)`: the block's layers must keep the shape.
     Residual {
         /// Layer name.
@@ -406,6 +507,9 @@ impl LayerSpec {
             Self::Softmax { .. } => "softmax",
             Self::Flatten { .. } => "flatten",
             Self::Reshape { .. } => "reshape",
+            Self::Lstm { .. } => "lstm",
+            Self::Gru { .. } => "gru",
+            Self::SimpleRnn { .. } => "simple_rnn",
             Self::Residual { .. } => "residual",
             Self::Branch { .. } => "branch",
         }
@@ -427,6 +531,15 @@ impl LayerSpec {
                 init, bias, l1, l2, ..
             }
             | Self::Conv2dTranspose {
+                init, bias, l1, l2, ..
+            }
+            | Self::Lstm {
+                init, bias, l1, l2, ..
+            }
+            | Self::Gru {
+                init, bias, l1, l2, ..
+            }
+            | Self::SimpleRnn {
                 init, bias, l1, l2, ..
             } => Some(Weights { init, bias, l1, l2 }),
             _ => None,
@@ -455,6 +568,9 @@ impl LayerSpec {
             | Self::Softmax { name }
             | Self::Flatten { name }
             | Self::Reshape { name, .. }
+            | Self::Lstm { name, .. }
+            | Self::Gru { name, .. }
+            | Self::SimpleRnn { name, .. }
             | Self::Residual { name, .. }
             | Self::Branch { name, .. } => name.as_deref(),
         }

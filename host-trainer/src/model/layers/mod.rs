@@ -4,6 +4,7 @@ pub mod conv;
 pub mod dense;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod simple;
 
 use super::build::Site;
