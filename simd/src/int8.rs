@@ -6,10 +6,13 @@
 //! |---|---|---|
 //! | [`dot_2x2`] | 2 input rows × 2 weight rows: 4 dot products sharing every load | conv windows too large to prepare on the stack |
 //! | [`Rows2`], [`gemm_2xn`] | 2 input rows prepared once × any number of weight rows, 2 × 2 tiles | conv (2 output pixels × every output channel), fully connected with batch ≥ 2 |
+//! | [`gemm_2xn_raw`], [`row_sums`] | the same without offset, and the weight rows' sums to fold it into a bias | the same, where [`gemm_folds_offset`] (Helium) |
 //! | [`dot_1x4`], [`dot_1x2`] | 1 input row × 4 (2) weight rows | fully connected with batch 1 |
-//! | [`depthwise`] | one window, every channel: `Σ_taps (x + x_offset)·w` per channel | depthwise convolution |
+//! | [`depthwise`] | one window, every channel: `Σ_taps (x + x_offset)·w` per channel | depthwise convolution (windows clipped by padding) |
+//! | [`depthwise_run`] | the same for a run of output pixels, one call | depthwise convolution (a row's interior) |
 //! | [`window_max`], [`window_sum`] | one window, every channel: max / sum of the taps | max / average pooling (windows clipped by padding) |
 //! | [`window_max_run`], [`window_sum_run`] | the same for a run of output pixels, one call | max / average pooling (a row's interior) |
+//! | [`gather`] | rows of a window packed into one column | convolution windows that are not one run of the image |
 //!
 //! Input offsets are CMSIS-NN's (`x_offset = −input_zero_point`); weights carry none
 //! (TFLite's int8 weights are symmetric). Every sum wraps in `i32`, so each function
@@ -20,8 +23,10 @@
 //! through the scalar reference.
 //! The Helium path (Cortex-M55/M85, `arch::arm_mve`) takes every offset: the GEMV and
 //! GEMM tiles read the raw rows (`VMLADAVA.S8`, with `x_offset·Σw` from `VADDVA.S8` of
-//! the weights; [`Rows2`] prepares nothing there), the depthwise window widens each byte
-//! to a 32-bit lane (`VLDRB.S32`) and adds the offset there, 16 channels per block.
+//! the weights, or folded into the caller's bias with [`row_sums`] and
+//! [`gemm_2xn_raw`]; [`Rows2`] prepares nothing there), the depthwise window widens each
+//! byte to a 16-bit lane (`VLDRB.S16`, 32-bit for offsets beyond ±32640) and adds the
+//! offset there, 16 channels per block.
 //!
 //! Every function validates its arguments and returns [`mote_core::Error`] on a
 //! mismatch; nothing panics on caller input.
@@ -155,6 +160,96 @@ pub fn gemm_2xn(rows: &Rows2<'_>, w: &[i8], out: [&mut [i32]; 2]) -> Result<()> 
     Ok(())
 }
 
+/// `out[r][j] = Σ_i x_r[i]·w[j·k + i]`, wrapping in `i32`: [`gemm_2xn`] without input
+/// offset, for callers that fold `x_offset·Σ_i w[j·k + i]` into their bias once
+/// ([`row_sums`]) instead of forming it for every pair of input rows — the route
+/// [`gemm_folds_offset`] recommends (Helium: 9 instructions per 64 MACs in the loop
+/// against 11). `k = x[0].len()`.
+///
+/// ```
+/// use mote_simd::int8::{gemm_2xn_raw, row_sums};
+/// let w = [1, 1, 1, 1, 1, 1, 0, 0, 0, -1];
+/// let (mut a, mut b) = ([0; 2], [0; 2]);
+/// gemm_2xn_raw([&[1, 2, 3, 4, 5], &[0; 5]], &w, [&mut a, &mut b])?;
+/// let mut sums = [0; 2];
+/// row_sums(&w, 5, &mut sums)?;
+/// // With an offset of 1: a + 1·Σw, as gemm_2xn computes it.
+/// assert_eq!([a[0] + sums[0], a[1] + sums[1]], [20, -4]);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `LengthMismatch` when `x[1]` differs from `x[0]` or `out[1]` from `out[0]`
+/// in length, or `w` is not `n·k` long; `Overflow` when `n·k` overflows.
+pub fn gemm_2xn_raw(x: [&[i8]; 2], w: &[i8], out: [&mut [i32]; 2]) -> Result<()> {
+    let (n, k) = (out[0].len(), x[0].len());
+    check_len("int8::gemm_2xn_raw: x[1]", k, x[1].len())?;
+    check_len("int8::gemm_2xn_raw: out[1]", n, out[1].len())?;
+    let wn = n
+        .checked_mul(k)
+        .ok_or(Error::new(ErrorKind::Overflow, "int8::gemm_2xn_raw: w"))?;
+    check_len("int8::gemm_2xn_raw: w", wn, w.len())?;
+    arch::gemm_2xn_raw(x, k, w, out);
+    Ok(())
+}
+
+/// `out[j] = Σ_i w[j·k + i]` for `j < out.len()`, wrapping in `i32`: the sums of
+/// consecutive weight rows of `k`, for the offset term `x_offset·Σw` of
+/// [`gemm_2xn_raw`]'s callers.
+///
+/// Errors: `LengthMismatch` when `w` is not `out.len()·k` long; `Overflow` when that
+/// overflows.
+pub fn row_sums(w: &[i8], k: usize, out: &mut [i32]) -> Result<()> {
+    let wn = out
+        .len()
+        .checked_mul(k)
+        .ok_or(Error::new(ErrorKind::Overflow, "int8::row_sums: w"))?;
+    check_len("int8::row_sums: w", wn, w.len())?;
+    arch::row_sums(w, k, out);
+    Ok(())
+}
+
+/// `dst[r·run..][..run] = src[r·stride..][..run]` for `r < rows`: `rows` runs of `run`
+/// bytes, `stride` apart in `src`, packed into `dst` — a convolution window's rows
+/// gathered into one contiguous column for [`gemm_2xn`]. One call for the window: on
+/// Helium one loop of 16-byte `VLDRB.8`/`VSTRB.8` per row, where a `memcpy` per row cost
+/// more than the copy.
+///
+/// ```
+/// let mut col = [0i8; 4];
+/// mote_simd::int8::gather(&mut col, &[1, 2, 0, 3, 4], 2, 2, 3)?;
+/// assert_eq!(col, [1, 2, 3, 4]);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `BufferTooSmall` when `dst` is shorter than `rows·run` or `src` than
+/// `(rows − 1)·stride + run`; `Overflow` when those overflow.
+#[inline]
+pub fn gather(dst: &mut [i8], src: &[i8], rows: usize, run: usize, stride: usize) -> Result<()> {
+    if rows == 0 || run == 0 {
+        return Ok(());
+    }
+    let overflow = Error::new(ErrorKind::Overflow, "int8::gather");
+    let need_dst = rows.checked_mul(run).ok_or(overflow)?;
+    let need_src = (rows - 1)
+        .checked_mul(stride)
+        .and_then(|v| v.checked_add(run))
+        .ok_or(overflow)?;
+    check_capacity("int8::gather: dst", need_dst, dst.len())?;
+    check_capacity("int8::gather: src", need_src, src.len())?;
+    // SAFETY: both regions checked above; `dst` is a unique borrow, so they do not
+    // overlap.
+    unsafe { arch::gather(dst, src, rows, run, stride) };
+    Ok(())
+}
+
+/// Whether [`gemm_2xn_raw`] with the offset folded into the bias ([`row_sums`]) is
+/// faster now than [`gemm_2xn`] on the path in use (Helium); the results are the same
+/// bits either way (both are exact mod 2^32).
+#[inline(always)]
+pub fn gemm_folds_offset() -> bool {
+    arch::gemm_folds_offset()
+}
+
 /// `[x·w0, x·w1]` with `·` as in [`dot_2x2`]: [`dot_1x4`] for two weight rows (the
 /// last rows of a fully connected layer whose output count is not a multiple of 4).
 ///
@@ -260,6 +355,61 @@ pub fn depthwise(
     Ok(())
 }
 
+/// [`depthwise`] for a run of output pixels in one call: pixel `p`'s window is `x_taps`
+/// starting at `x[p·pixel_step]`, every pixel against the same weights (`w_taps` from
+/// `w[0]`), its `channels` sums go to `out[p·channels..][..channels]` (`out.len()` a
+/// multiple of `channels`). One validation and one tap table for the run: the interior of
+/// a depthwise row, where every window has the same taps, costs one call rather than one
+/// per pixel.
+///
+/// ```
+/// use mote_simd::int8::{Taps, depthwise_run};
+/// // One channel, 1×2 windows over a row of 3 pixels, two output pixels.
+/// let mut out = [0; 2];
+/// depthwise_run(&mut out, 1, &[1, 2, 3], Taps::new(1, 2, 0, 1), 0, 1, &[1, -1], Taps::new(1, 2, 0, 1))?;
+/// assert_eq!(out, [1 - 2, 2 - 3]);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `ShapeMismatch` when the two tap sets differ in rows or cols;
+/// `LengthMismatch` when `out.len()` is not a multiple of `channels`; `BufferTooSmall`,
+/// `Overflow` as [`depthwise`].
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_run(
+    out: &mut [i32],
+    channels: usize,
+    x: &[i8],
+    x_taps: Taps,
+    x_offset: i32,
+    pixel_step: usize,
+    w: &[i8],
+    w_taps: Taps,
+) -> Result<()> {
+    if (x_taps.rows, x_taps.cols) != (w_taps.rows, w_taps.cols) {
+        return Err(Error::new(
+            ErrorKind::ShapeMismatch,
+            "int8::depthwise_run: w_taps",
+        ));
+    }
+    let pixels = check_run(
+        "int8::depthwise_run: x",
+        out.len(),
+        channels,
+        x.len(),
+        x_taps,
+        pixel_step,
+    )?;
+    if pixels == 0 {
+        return Ok(());
+    }
+    w_taps.check("int8::depthwise_run: w", channels, w.len())?;
+    // SAFETY: the rows and cols agree, `out` holds `pixels` runs of `channels ≥ 1`, and
+    // every pixel's taps (`x_taps` from `x[p·pixel_step]`, `p < pixels`) and the weight
+    // taps lie in bounds with `channels` elements after them (checked above).
+    unsafe { arch::depthwise_run(out, channels, x, x_taps, x_offset, pixel_step, w, w_taps) };
+    Ok(())
+}
+
 /// The pooling maximum: `out[c] = max_{r,t} x[start(r, t) + c]` for every channel
 /// `c < out.len()` ([`Taps`] give the starts). Four channels per step on the Arm DSP
 /// path (SSUB8 sets the per-byte `≥` flags, SEL picks).
@@ -337,7 +487,9 @@ fn check_run(
 /// [`window_max`] for a run of output pixels in one call: pixel `p`'s window is
 /// `taps` starting at `x[p·pixel_step]`, its `channels` maxima go to
 /// `out[p·channels..][..channels]` (`out.len()` a multiple of `channels`). One
-/// validation for the run, so a pooling row costs one call rather than one per pixel.
+/// validation for the run, so a pooling row costs one call rather than one per pixel. On
+/// Helium (from 4 channels) the run also shares one tap table: 2×2 windows of 8 channels
+/// take about 13 instructions per output, against 29 on the DSP path (QEMU).
 ///
 /// Errors: `Zero` with no tap; `LengthMismatch` when `out.len()` is not a multiple of
 /// `channels`; `BufferTooSmall`, `Overflow` as [`depthwise`].
@@ -359,12 +511,13 @@ pub fn window_max_run(
         taps,
         pixel_step,
     )?;
-    for (p, o) in out.chunks_exact_mut(channels.max(1)).enumerate() {
-        let xs = x.get(p * pixel_step..).unwrap_or(&[]);
-        // SAFETY: at least one tap; every tap's run of `channels` lies in `xs` (the run
-        // was checked above, pixel `p`'s window starting at `p·pixel_step`).
-        unsafe { arch::window_max(o, xs, taps) };
+    if channels == 0 {
+        return Ok(());
     }
+    // SAFETY: at least one tap, `channels ≥ 1`, `out.len()` a multiple of it; every
+    // pixel's taps (from `x[p·pixel_step]`) have their run of `channels` in bounds (the
+    // run was checked above).
+    unsafe { arch::window_max_run(out, channels, x, taps, pixel_step) };
     Ok(())
 }
 

@@ -39,11 +39,14 @@ use mote_core::quant::{QuantizedMultiplier, Rounding};
 use mote_simd::dot::{dot_i8, dot_i8_offset, dot_i16_i8, sdot};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 use mote_simd::int8::{
-    Rows2, Taps, depthwise, dot_1x2, dot_1x4, gemm_2xn, rows2_scratch_len, window_max, window_sum,
+    Rows2, Taps, depthwise, depthwise_run, dot_1x2, dot_1x4, gemm_2xn, gemm_2xn_raw, row_sums,
+    rows2_scratch_len, window_max, window_max_run, window_sum,
 };
 use mote_simd::isa::{self, Isa};
 use mote_simd::math::sqrt_in_place;
-use mote_simd::requant::{requantize_i8, requantize_i8_channels};
+use mote_simd::requant::{
+    ChannelMultipliers, requantize_i8, requantize_i8_channels, requantize_i8_prepared2,
+};
 
 /// Generated cases per kernel and path.
 const CASES: u32 = 300;
@@ -109,6 +112,10 @@ const KERNELS: &[Kernel] = &[
         check: check_gemm_2xn,
     },
     Kernel {
+        name: "int8::gemm_2xn_raw",
+        check: check_gemm_2xn_raw,
+    },
+    Kernel {
         name: "requantize_i8_channels",
         check: check_requant_channels,
     },
@@ -117,8 +124,16 @@ const KERNELS: &[Kernel] = &[
         check: check_depthwise,
     },
     Kernel {
+        name: "int8::depthwise_run",
+        check: check_depthwise_run,
+    },
+    Kernel {
         name: "int8::window_max",
         check: check_window_max,
+    },
+    Kernel {
+        name: "int8::window_max_run",
+        check: check_window_max_run,
     },
     Kernel {
         name: "int8::window_sum",
@@ -659,8 +674,46 @@ fn check_requant_channels(c: &mut Case<'_>) -> bool {
     let g = on(c.path, || {
         requantize_i8_channels(a, b, m, s, zp, lo, hi, &mut got[..n])
     });
-    let bad = got[..n].iter().zip(&want[..n]).position(|(g, w)| g != w);
-    let ok = w.is_ok() && g.is_ok() && bad.is_none();
+    let mut bad = got[..n].iter().zip(&want[..n]).position(|(g, w)| g != w);
+    let mut ok = w.is_ok() && g.is_ok() && bad.is_none();
+    // The two-row stage over the same channels (the second row: the biases as
+    // accumulators), against the scalar single-row reference.
+    let mut prepared = ChannelMultipliers::<MAX_LEN>::new();
+    for (j, (&mj, &sj)) in m.iter().zip(s).enumerate() {
+        if let Ok(q) = QuantizedMultiplier::new(mj, sj) {
+            prepared.set(j, q);
+        }
+    }
+    let a1 = &bias[st[0]..st[0] + n];
+    let mut want1 = [0i8; MAX_LEN];
+    let w1 = on(Isa::Scalar, || {
+        requantize_i8_channels(a1, b, m, s, zp, lo, hi, &mut want1[..n])
+    });
+    let (mut got0, mut got1) = ([0i8; MAX_LEN], [0i8; MAX_LEN]);
+    let g2 = on(c.path, || {
+        requantize_i8_prepared2(
+            [a, a1],
+            b,
+            &prepared,
+            zp,
+            lo,
+            hi,
+            [&mut got0[..n], &mut got1[..n]],
+        )
+    });
+    if ok {
+        bad = got0[..n]
+            .iter()
+            .zip(&want[..n])
+            .chain(got1[..n].iter().zip(&want1[..n]))
+            .position(|(g, w)| g != w);
+        ok = w1.is_ok() && g2.is_ok() && bad.is_none();
+        if !ok && let Some(at) = bad {
+            got[at % n] = if at < n { got0[at] } else { got1[at - n] };
+            want[at % n] = if at < n { want[at] } else { want1[at - n] };
+            bad = Some(at % n);
+        }
+    }
     if !ok && c.log {
         let at = bad.unwrap_or(0);
         defmt::error!(
@@ -731,6 +784,104 @@ fn check_depthwise(c: &mut Case<'_>) -> bool {
             xt.rows,
             xt.cols,
             xo,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+/// Most pixels of a [`check_depthwise_run`] case.
+const RUN_PIXELS: usize = 3;
+
+fn check_depthwise_run(c: &mut Case<'_>) -> bool {
+    let (n, xt) = window_case(c, 0);
+    let wt = Taps::new(xt.rows, xt.cols, xt.cols * n, n);
+    let (mut xb, mut wb) = ([0i8; IMAGE + PAD], [0i8; IMAGE + PAD]);
+    c.bytes(&mut xb);
+    c.bytes(&mut wb);
+    let (xs, ws) = (c.start(), c.start());
+    let xo = c.offset();
+    let (x, w) = (&xb[xs..], &wb[ws..]);
+    // Neighbouring windows (one column step apart) or a few bytes further.
+    let step = xt.col_step + c.rng.below(3) as usize;
+    let window = (xt.rows.max(1) - 1) * xt.row_step + (xt.cols.max(1) - 1) * xt.col_step + n;
+    let mut pixels = 1 + c.rng.below(RUN_PIXELS as u32) as usize;
+    while pixels > 1 && (pixels - 1) * step + window > x.len() {
+        pixels -= 1;
+    }
+    let len = pixels * n;
+    let (mut want, mut got) = (
+        [0x5555i32; RUN_PIXELS * MAX_LEN],
+        [-7i32; RUN_PIXELS * MAX_LEN],
+    );
+    let a = on(Isa::Scalar, || {
+        depthwise_run(&mut want[..len], n, x, xt, xo, step, w, wt)
+    });
+    let b = on(c.path, || {
+        depthwise_run(&mut got[..len], n, x, xt, xo, step, w, wt)
+    });
+    let ok = a.is_ok() && b.is_ok() && got[..len] == want[..len];
+    if !ok && c.log {
+        let at = got[..len]
+            .iter()
+            .zip(&want[..len])
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} pixels of {=usize} channels, step {=usize}, {=usize}x{=usize} taps, offset {=i32}: element {=usize}: got {=i32} want {=i32}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            pixels,
+            n,
+            step,
+            xt.rows,
+            xt.cols,
+            xo,
+            at,
+            got[at],
+            want[at]
+        );
+    }
+    ok
+}
+
+fn check_window_max_run(c: &mut Case<'_>) -> bool {
+    let (n, t) = window_case(c, 1);
+    let mut xb = [0i8; IMAGE + PAD];
+    c.bytes(&mut xb);
+    let x = &xb[c.start()..];
+    let step = t.col_step + c.rng.below(3) as usize;
+    let window = (t.rows - 1) * t.row_step + (t.cols - 1) * t.col_step + n;
+    let mut pixels = 1 + c.rng.below(RUN_PIXELS as u32) as usize;
+    while pixels > 1 && (pixels - 1) * step + window > x.len() {
+        pixels -= 1;
+    }
+    let len = pixels * n;
+    let (mut want, mut got) = ([0x55i8; RUN_PIXELS * MAX_LEN], [-7i8; RUN_PIXELS * MAX_LEN]);
+    let a = on(Isa::Scalar, || {
+        window_max_run(&mut want[..len], n, x, t, step)
+    });
+    let b = on(c.path, || window_max_run(&mut got[..len], n, x, t, step));
+    let ok = a.is_ok() && b.is_ok() && got[..len] == want[..len];
+    if !ok && c.log {
+        let at = got[..len]
+            .iter()
+            .zip(&want[..len])
+            .position(|(g, w)| g != w)
+            .unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} pixels of {=usize} channels, step {=usize}, {=usize}x{=usize} taps: element {=usize}: got {=i8} want {=i8}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            pixels,
+            n,
+            step,
+            t.rows,
+            t.cols,
             at,
             got[at],
             want[at]
@@ -905,6 +1056,44 @@ fn check_gemm_2xn(c: &mut Case<'_>) -> bool {
             k,
             rows,
             xo,
+            got,
+            want
+        );
+    }
+    ok
+}
+
+/// [`gemm_2xn_raw`] and [`row_sums`] (the folded-offset route of the pair loops).
+fn check_gemm_2xn_raw(c: &mut Case<'_>) -> bool {
+    let k = c.len();
+    let rows = c.rng.below(ROWS as u32 + 1) as usize;
+    let mut xb = [[0i8; MAX_LEN + PAD]; 2];
+    let mut wb = [0i8; ROWS * MAX_LEN + PAD];
+    for r in xb.iter_mut() {
+        c.bytes(r);
+    }
+    c.bytes(&mut wb);
+    let (s0, s1, sw) = (c.start(), c.start(), c.start());
+    let x = [&xb[0][s0..s0 + k], &xb[1][s1..s1 + k]];
+    let w = &wb[sw..sw + rows * k];
+    let run = |path: Isa, out: &mut [[i32; ROWS]; 3]| {
+        on(path, || {
+            let [a, b, s] = out;
+            gemm_2xn_raw(x, w, [&mut a[..rows], &mut b[..rows]])?;
+            row_sums(w, k, &mut s[..rows])
+        })
+        .is_ok()
+    };
+    let (mut want, mut got) = ([[i32::MIN; ROWS]; 3], [[i32::MIN; ROWS]; 3]);
+    let ok = run(Isa::Scalar, &mut want) && run(c.path, &mut got) && got == want;
+    if !ok && c.log {
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: k {=usize}, rows {=usize}: got {} want {}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            k,
+            rows,
             got,
             want
         );

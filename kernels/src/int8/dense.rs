@@ -282,11 +282,11 @@ impl Prep {
 /// The prepared output stage of up to `N` consecutive channels.
 pub(crate) struct Block<const N: usize = BLOCK> {
     preps: [Prep; N],
-    /// The biases, multipliers and shifts of the channels as arrays, for
-    /// [`mote_simd::requant::requantize_i8_channels`] (the Helium output stage).
+    /// The biases and multipliers of the channels as arrays, for
+    /// [`mote_simd::requant::requantize_i8_prepared`] (the Helium output stage; the
+    /// shifts checked once, when the block is prepared, not on every store).
     bias: [i32; N],
-    mult: [i32; N],
-    shift: [i32; N],
+    ms: mote_simd::requant::ChannelMultipliers<N>,
     /// The first channel, or `usize::MAX` before the first [`Stage::prepare`].
     o0: usize,
     n: usize,
@@ -300,8 +300,7 @@ impl<const N: usize> Block<N> {
         Self {
             preps: [Prep::ZERO; N],
             bias: [0; N],
-            mult: [0; N],
-            shift: [0; N],
+            ms: mote_simd::requant::ChannelMultipliers::new(),
             o0: usize::MAX,
             n: 0,
             no_min: true,
@@ -322,13 +321,9 @@ impl Stage<'_> {
             *p = self.prep(o0 + j);
         }
         // Filled whichever path is on, so a block stays valid for either.
-        let arrays = block
-            .bias
-            .iter_mut()
-            .zip(&mut block.mult)
-            .zip(&mut block.shift);
-        for (((b, m), s), p) in arrays.zip(&block.preps).take(n) {
-            (*b, *m, *s) = (p.bias, p.m.multiplier(), p.m.shift());
+        for (j, (b, p)) in block.bias.iter_mut().zip(&block.preps).take(n).enumerate() {
+            *b = p.bias;
+            block.ms.set(j, p.m);
         }
         block.o0 = o0;
         block.n = n;
@@ -397,16 +392,11 @@ impl Stage<'_> {
             // Helium: four channels per step, the same bits (the clamp is within i8,
             // validated by the callers).
             let n = ys.len().min(acc.len()).min(block.n);
-            let arrays = (
-                block.bias.get(..n),
-                block.mult.get(..n),
-                block.shift.get(..n),
-                acc.get(..n),
-                ys.get_mut(..n),
-            );
-            if let (Some(b), Some(m), Some(s), Some(a), Some(y)) = arrays
+            let arrays = (block.bias.get(..n), acc.get(..n), ys.get_mut(..n));
+            if let (Some(b), Some(a), Some(y)) = arrays
                 && let (Ok(lo8), Ok(hi8)) = (i8::try_from(lo), i8::try_from(hi))
-                && mote_simd::requant::requantize_i8_channels(a, b, m, s, zp, lo8, hi8, y).is_ok()
+                && mote_simd::requant::requantize_i8_prepared(a, b, &block.ms, zp, lo8, hi8, y)
+                    .is_ok()
             {
                 return;
             }
@@ -437,6 +427,45 @@ impl Stage<'_> {
                 }
             }
         }
+    }
+
+    /// [`Stage::store`] for two rows over the same channels (two output pixels or batch
+    /// rows; `ys[r]` from `acc[r]`, all four of one length): on Helium one call of the
+    /// two-row output stage ([`mote_simd::requant::requantize_i8_prepared2`], each
+    /// channel's constants loaded once for both rows), elsewhere two [`Stage::store`]s.
+    #[inline]
+    pub(crate) fn store2<const N: usize>(
+        &self,
+        ys: [&mut [i8]; 2],
+        acc: [&[i32]; 2],
+        o0: usize,
+        block: &mut Block<N>,
+    ) {
+        let [y0, y1] = ys;
+        self.prepare(block, o0, y0.len());
+        let (zp, (lo, hi)) = (self.zero_point, self.act);
+        let n = y0.len();
+        if self.rounding == Rounding::Double
+            && mote_simd::requant::channels_vectorised()
+            && n <= block.n
+            && let (Some(b), Some(a0), Some(a1)) =
+                (block.bias.get(..n), acc[0].get(..n), acc[1].get(..n))
+            && let (Ok(lo8), Ok(hi8)) = (i8::try_from(lo), i8::try_from(hi))
+            && mote_simd::requant::requantize_i8_prepared2(
+                [a0, a1],
+                b,
+                &block.ms,
+                zp,
+                lo8,
+                hi8,
+                [&mut *y0, &mut *y1],
+            )
+            .is_ok()
+        {
+            return;
+        }
+        self.store_block(y0, acc[0], block);
+        self.store_block(y1, acc[1], block);
     }
 
     /// Writes `ys` from `acc` (equal lengths, at most `N`) for channels `o0..`,
@@ -730,6 +759,50 @@ fn pairs(
     stage: &Stage<'_>,
     output: &mut [i8],
 ) {
+    // Helium: the input offset folded into the bias once (`fold_offset`, 1 KiB on the
+    // stack only here), the pairs against the raw rows.
+    if mote_simd::int8::gemm_folds_offset() && outputs <= FOLD_MAX {
+        let mut folded = [0i32; FOLD_MAX];
+        if let Some(f) = folded.get_mut(..outputs)
+            && fold_offset(stage.bias, weights, inputs, xo, f)
+        {
+            let folded_stage = Stage {
+                multipliers: stage.multipliers,
+                bias: Some(f),
+                zero_point: stage.zero_point,
+                act: stage.act,
+                rounding: stage.rounding,
+            };
+            pairs_with(
+                inputs,
+                outputs,
+                input,
+                weights,
+                xo,
+                &folded_stage,
+                true,
+                output,
+            );
+            return;
+        }
+    }
+    pairs_with(inputs, outputs, input, weights, xo, stage, false, output);
+}
+
+/// [`pairs`] with `stage` holding the input offset's term in its bias (`fold`: the
+/// pairs run [`mote_simd::int8::gemm_2xn_raw`]) or not.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn pairs_with(
+    inputs: usize,
+    outputs: usize,
+    input: &[i8],
+    weights: &[i8],
+    xo: i32,
+    stage: &Stage<'_>,
+    fold: bool,
+    output: &mut [i8],
+) {
     use mote_simd::int8::{Rows2, rows2_scratch_len};
     let mut lanes = [0u32; rows2_scratch_len(PAIR_MAX)];
     let mut sums = [[0i32; BLOCK]; 2];
@@ -745,6 +818,7 @@ fn pairs(
         };
         if !rows_against_weights(
             &rows,
+            fold.then_some([x0, x1]),
             weights,
             inputs,
             [y0, y1],
@@ -761,11 +835,15 @@ fn pairs(
 /// output channels per [`mote_simd::int8::gemm_2xn`] call, each block's sums
 /// requantised into `ys[0]` and `ys[1]` — the inner loop shared by the dense kernel's
 /// row pairs and the convolution's pixel pairs (`sums`: the caller's buffers, kept across
-/// calls). False when a length was inconsistent
+/// calls). With `raw` (the two rows again) the sums come from
+/// [`mote_simd::int8::gemm_2xn_raw`] instead, without the input offset: `stage`'s bias
+/// must then hold it ([`fold_offset`]). False when a length was inconsistent
 /// (callers checked them, so never in practice).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn rows_against_weights(
     rows: &mote_simd::int8::Rows2<'_>,
+    raw: Option<[&[i8]; 2]>,
     weights: &[i8],
     k: usize,
     ys: [&mut [i8]; 2],
@@ -782,12 +860,44 @@ pub(crate) fn rows_against_weights(
     {
         let n = u.len();
         let (a, b) = (&mut s0[..n], &mut s1[..n]);
-        if mote_simd::int8::gemm_2xn(rows, w, [&mut *a, &mut *b]).is_err() {
+        let done = match raw {
+            Some(x) => mote_simd::int8::gemm_2xn_raw(x, w, [&mut *a, &mut *b]),
+            None => mote_simd::int8::gemm_2xn(rows, w, [&mut *a, &mut *b]),
+        };
+        if done.is_err() {
             return false;
         }
-        stage.store(u, a, o, block);
-        stage.store(v, b, o, block);
+        stage.store2([u, v], [a, b], o, block);
         o += n;
+    }
+    true
+}
+
+/// Most output channels whose biases [`fold_offset`] folds (the pair loops keep them on
+/// the stack, 1 KiB); layers with more keep the offset in the GEMM tile.
+pub(crate) const FOLD_MAX: usize = 256;
+
+/// `out[o] = bias[o] + x_offset·Σ_i w[o·k + i]` (wrapping; bias 0 without one) for
+/// `o < out.len()`: the bias with the input offset's term of every sum folded in, once
+/// per layer, so that the pair loops can take [`mote_simd::int8::gemm_2xn_raw`] (exact:
+/// `Σ(x + x_offset)·w = Σx·w + x_offset·Σw` in ℤ/2^32). False when `weights` holds
+/// fewer than `out.len()` rows.
+pub(crate) fn fold_offset(
+    bias: Option<&[i32]>,
+    weights: &[i8],
+    k: usize,
+    x_offset: i32,
+    out: &mut [i32],
+) -> bool {
+    let Some(w) = out.len().checked_mul(k).and_then(|n| weights.get(..n)) else {
+        return false;
+    };
+    if mote_simd::int8::row_sums(w, k, out).is_err() {
+        return false;
+    }
+    for (o, s) in out.iter_mut().enumerate() {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0);
+        *s = b.wrapping_add(x_offset.wrapping_mul(*s));
     }
     true
 }

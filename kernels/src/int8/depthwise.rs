@@ -25,9 +25,13 @@
 //!
 //! The output size and the padding before the first row/column are given explicitly
 //! (as TFLite's `padding_values` and output tensor give them), so every padding scheme
-//! maps onto [`Params`]. No scratch. With channel multiplier 1 each output pixel's
-//! window is summed for every channel at once by [`mote_simd::int8::depthwise`] (four
-//! channels per word on the Arm DSP path); other multipliers take direct loops.
+//! maps onto [`Params`]. No scratch (the sums of part of an output row, 2 KiB, are on the
+//! stack). With channel multiplier 1 each output pixel's window is summed for every
+//! channel at once by [`mote_simd::int8::depthwise_run`] (four channels per word on the
+//! Arm DSP path; on Helium 16 per block, one tap table per run): the interior of an
+//! output row, whose windows all have the same taps, in one call, the pixels clipped by
+//! the padding one by one; then the output stage, two pixels per call. Other multipliers
+//! take direct loops.
 
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
@@ -314,10 +318,10 @@ pub fn forward(
 use crate::int8::dense::{BLOCK, Block, Stage};
 
 /// The int8 loop with channel multiplier 1: for each output pixel, the taps inside the
-/// input form a `rows × cols` rectangle, and [`mote_simd::int8::depthwise`] sums every
-/// channel over it, `BLOCK` channels per call (four per word on the Arm DSP path). The
-/// same int32 sums (mod 2^32) as [`run`], so bit-exact with it. Lengths must have been
-/// checked.
+/// input form a `rows × cols` rectangle, and [`mote_simd::int8::depthwise_run`] sums
+/// every channel over it, `BLOCK` channels and a run of pixels with the same taps (the
+/// row's interior) per call (four channels per word on the Arm DSP path). The same int32
+/// sums (mod 2^32) as [`run`], so bit-exact with it. Lengths must have been checked.
 #[allow(clippy::too_many_arguments)]
 fn channels(
     p: &Params,
@@ -329,7 +333,7 @@ fn channels(
     multipliers: &[QuantizedMultiplier],
     bias: Option<&[i32]>,
 ) {
-    use mote_simd::int8::{Taps, depthwise};
+    use mote_simd::int8::{Taps, depthwise_run};
     let c = p.in_c;
     let x_offset = -quant.input_zero_point;
     let stage = Stage {
@@ -352,42 +356,104 @@ fn channels(
             let k1 = (k0..kernel).find(|&k| at(k).is_none()).unwrap_or(kernel);
             (k0, k1, at(k0).unwrap_or(0))
         };
-    let mut acc = [0i32; BLOCK];
+    let mut acc = [0i32; RUN];
     let mut block = Block::<BLOCK>::new();
-    let mut out = output.chunks_exact_mut(lens.out_c);
+    // The output columns whose windows lie wholly inside the input along x: a range
+    // (empty when none does), whose pixels share one set of taps per output row.
+    let full = |ow: usize| {
+        let (k0, k1, _) = taps(ow, p.stride_w, p.dilation_w, p.pad_w, p.kernel_w, p.in_w);
+        k1 - k0 == p.kernel_w
+    };
+    let ow0 = (0..p.out_w).find(|&ow| full(ow)).unwrap_or(p.out_w);
+    let ow1 = (ow0..p.out_w).find(|&ow| !full(ow)).unwrap_or(p.out_w);
+    let row_len = p.out_w * lens.out_c;
+    let mut rows = output.chunks_exact_mut(row_len);
     for n in 0..p.batch {
         for oh in 0..p.out_h {
+            let Some(y_row) = rows.next() else { return };
             let (ky0, ky1, iy0) = taps(oh, p.stride_h, p.dilation_h, p.pad_h, p.kernel_h, p.in_h);
-            for ow in 0..p.out_w {
-                let Some(y) = out.next() else { return };
-                let (kx0, kx1, ix0) =
-                    taps(ow, p.stride_w, p.dilation_w, p.pad_w, p.kernel_w, p.in_w);
-                let xt = Taps::new(
-                    ky1 - ky0,
-                    kx1 - kx0,
-                    p.dilation_h * p.in_w * c,
-                    p.dilation_w * c,
-                );
-                let wt = Taps::new(ky1 - ky0, kx1 - kx0, p.kernel_w * c, c);
-                let x_at = ((n * p.in_h + iy0) * p.in_w + ix0) * c;
-                let w_at = (ky0 * p.kernel_w + kx0) * c;
-                let mut c0 = 0;
-                for ys in y.chunks_mut(BLOCK) {
-                    let a = &mut acc[..ys.len()];
-                    let (xs, ws) = (
-                        input.get(x_at + c0..).unwrap_or(&[]),
-                        weights.get(w_at + c0..).unwrap_or(&[]),
-                    );
-                    if depthwise(a, xs, xt, x_offset, ws, wt).is_err() {
-                        a.fill(0);
+            let step = p.stride_w * c;
+            // Each block of channels over up to RUN / width pixels of the row at a time:
+            // their sums first (the interior as one run, the others one by one), then
+            // their output stage, two pixels per call.
+            let mut c0 = 0;
+            while c0 < c {
+                let width = (c - c0).min(BLOCK);
+                let per = (RUN / width).max(1);
+                let mut p0 = 0;
+                while p0 < p.out_w {
+                    let p1 = (p0 + per).min(p.out_w);
+                    let mut ow = p0;
+                    while ow < p1 {
+                        let count = if (ow0..ow1).contains(&ow) {
+                            ow1.min(p1) - ow
+                        } else {
+                            1
+                        };
+                        // The interior's windows are whole: every tap from the first.
+                        let (kx0, kx1, ix0) = if count > 1 {
+                            (0, p.kernel_w, ow * p.stride_w - p.pad_w)
+                        } else {
+                            taps(ow, p.stride_w, p.dilation_w, p.pad_w, p.kernel_w, p.in_w)
+                        };
+                        let xt = Taps::new(
+                            ky1 - ky0,
+                            kx1 - kx0,
+                            p.dilation_h * p.in_w * c,
+                            p.dilation_w * c,
+                        );
+                        let wt = Taps::new(ky1 - ky0, kx1 - kx0, p.kernel_w * c, c);
+                        let x_at = ((n * p.in_h + iy0) * p.in_w + ix0) * c + c0;
+                        let w_at = (ky0 * p.kernel_w + kx0) * c + c0;
+                        let j = ow - p0;
+                        let Some(a) = acc.get_mut(j * width..(j + count) * width) else {
+                            return;
+                        };
+                        let (xs, ws) = (
+                            input.get(x_at..).unwrap_or(&[]),
+                            weights.get(w_at..).unwrap_or(&[]),
+                        );
+                        if depthwise_run(a, width, xs, xt, x_offset, step, ws, wt).is_err() {
+                            a.fill(0);
+                        }
+                        ow += count;
                     }
-                    stage.store(ys, a, c0, &mut block);
-                    c0 += ys.len();
+                    let mut sums = acc
+                        .get(..(p1 - p0) * width)
+                        .unwrap_or(&[])
+                        .chunks_exact(width);
+                    let mut ow = p0;
+                    while let Some(s0) = sums.next() {
+                        let at = ow * c + c0;
+                        match sums.next() {
+                            Some(s1) => {
+                                let Some(y) = y_row.get_mut(at..at + c + width) else {
+                                    return;
+                                };
+                                let (y0, rest) = y.split_at_mut(width);
+                                let y1 = rest.get_mut(c - width..).unwrap_or(&mut []);
+                                stage.store2([y0, y1], [s0, s1], c0, &mut block);
+                                ow += 2;
+                            }
+                            None => {
+                                if let Some(y) = y_row.get_mut(at..at + width) {
+                                    stage.store(y, s0, c0, &mut block);
+                                }
+                                ow += 1;
+                            }
+                        }
+                    }
+                    p0 = p1;
                 }
+                c0 += width;
             }
         }
     }
 }
+
+/// Sums of one block of channels over part of an output row (on the stack, 2 KiB): at
+/// least eight pixels of a full [`BLOCK`] of channels.
+const RUN: usize = 8 * BLOCK;
 
 #[cfg(test)]
 mod tests {

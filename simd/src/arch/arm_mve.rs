@@ -30,10 +30,13 @@
 //! | [`tile`] | `VLDRW.32`, 4 × (`LDR`, `VFMA.F32` by scalar), `ADD`, `LETP` | 0.69 (4 × 4) | 1.22 (SGEMM 32×32×32, packing included) | fused (tolerance below) |
 //! | [`requantize_i8_double`] | `VLDRW.32`, `VQSHL`, `VQRDMULH`, `VAND`, `VSHR`, 2 × `VQADD`, `VRSHL`, `VMAX`, `VMIN`, `VSTRB.32`, `LETP` | 3 per element | 3.11 per element (784) | exact (TFLite's double rounding) |
 //! | [`requantize_i8_channels`] | the same with per-lane bias, multiplier and shift (3 more `VLDRW.32`, `VADD`, `VMAX`/`VMIN` for the shifts) | 4.75 per element | — | exact |
-//! | [`dot_1x2`], [`dot_1x4`] (1 × 2 rows per pass) | 3 × `VLDRB.8`, 2 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.25 | FC 784 → 128: 0.37, 400 → 10: 0.57 (whole layer) | exact (mod 2^32), any offset |
-//! | [`gemm_2xn`] (2 × 2 per pass, raw rows) | 4 × `VLDRB.8`, 4 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.17 | conv 1×1 25×5×64 → 64: 0.60, 3×3 13×13×8 → 16: 1.04 (whole layer) | exact (mod 2^32), any offset |
-//! | [`depthwise`] (16 channels per block, per tap) | `LDRD`, 2 × `ADD`, 4 × (2 × `VLDRB.S32`, `VADD`, `VMUL`, `VADD`), `SUBS`, `BNE` | 1.56 | depthwise 3×3 25×5×64: 4.14 (whole layer) | exact (mod 2^32), any offset |
-//! | [`window_max`] / [`window_sum`] (16 channels, per tap) | `LDR`, `ADD`, `VLDRB.U8`, `VMAX.S8`, `SUBS`, `BNE` / `LDR`, `ADD`, 4 × (`VLDRB.S32`, `VADD`), `SUBS`, `BNE` | 0.38 / 0.75 per element | — (≥ 16 channels only) | exact |
+//! | [`requantize_i8_channels1`] / [`requantize_i8_channels2`] (shifts split beforehand; two rows share the per-channel loads) | 4 × `VLDRW.32` of the constants, then per row `VLDRW.32`, `VADD`, `VQSHL`, `VQRDMULH`, `VAND`, `VSHR`, 2 × `VQADD`, `VRSHL`, `VMAX`, `VMIN`, `VSTRB.32` | 4 / 3.5 per element | — | exact |
+//! | [`dot_1x2`], [`dot_1x4`] (1 × 2 rows per pass) | 3 × `VLDRB.8`, 2 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.25 | FC 784 → 128: 0.36, 400 → 10: 0.54 (whole layer) | exact (mod 2^32), any offset |
+//! | [`gemm_2xn`] (2 × 2 per pass, raw rows, every pair in one block) | 4 × `VLDRB.8`, 4 × `VMLADAVA.S8`, 2 × `VADDVA.S8`, `LETP` | 0.17 | — (layers take [`gemm_2xn_raw`]) | exact (mod 2^32), any offset |
+//! | [`gemm_2xn_raw`] (the same without offset; [`row_sums`] for the bias) | 4 × `VLDRB.8`, 4 × `VMLADAVA.S8`, `LETP` | 0.14 | conv 1×1 25×5×64 → 64: 0.36, 3×3 13×13×8 → 16: 0.61 (whole layer) | exact (mod 2^32) |
+//! | [`depthwise`], [`depthwise_run`] (16 channels per block, per tap; offsets within ±32640) | `LDRD`, 2 × `ADD`, 2 × (2 × `VLDRB.S16`, `VADD.I16`, `VMULLB.S16`, `VMULLT.S16`, 2 × `VADD.I32`), `LETP` | 1.13 | depthwise 3×3 25×5×64: 2.29 (whole layer) | exact (mod 2^32), any offset (32-bit lanes beyond ±32640) |
+//! | [`window_max`], [`window_max_run`] / [`window_sum`] (16 channels, per tap) | `LDR`, `ADD`, `VLDRB.U8`, `VMAX.S8`, `SUBS`, `BNE` / `LDR`, `ADD`, 4 × (`VLDRB.S32`, `VADD`), `SUBS`, `BNE` | 0.38 / 0.75 per element | max pool 2×2 26×26×8: 12.9 per output (runs, from 4 channels) | exact |
+//! | [`gather`] (rows of a convolution window into a column) | `VLDRB.8`, `VSTRB.8`, `LETP` | 3 per 16 bytes | — | exact |
 //!
 //! For comparison on the same core, the DSP path takes 2.63 per MAC for 784 elements
 //! with offsets and the scalar path 4.30 (1.59 when LLVM may auto-vectorise the scalar
@@ -43,15 +46,31 @@
 //! The int8 layer tiles (`int8::dot_1x4`, `gemm_2xn`, `depthwise`, `window_*`) read the
 //! raw bytes and take every input offset: the offset term of the GEMM tiles is
 //! `x_offset·Σw` (`VADDVA.S8` of the weights, exact in ℤ/2^32 as in [`dot_i8_offset`]),
-//! the window kernels add it in 32-bit lanes (`VLDRB.S32`, wrapping). `gemm_2xn` needs no
-//! prepared rows on this path (`int8::Rows2` leaves its scratch unused). Whole layers
-//! on QEMU `mps3-an547` (`kernel-bench`, instructions per MAC, DSP path on the same
-//! core in brackets, CMSIS-NN's MVE path after the slash): conv 1×1 0.60 (1.91) / 0.40,
-//! depthwise 3×3 4.14 (7.43) / 2.32, conv 3×3 1.04 (2.33) / 0.63, FC 784 → 128 0.37
-//! (1.81) / 0.49, FC 400 → 10 0.57 (2.01) / 0.63 — the convolutions with the per-channel
-//! output stage on [`requantize_i8_channels`]. Pooling over 8 channels stays on the DSP
-//! path (Helium's window kernels from 16 channels). Shorter int8 runs than [`MIN_LEN`] and f32 ones than
-//! `MIN_LEN_F32` stay on the scalar path.
+//! or, in the convolution and batched dense layers, folded into the bias once per layer
+//! (`int8::row_sums`, then `int8::gemm_2xn_raw` against the raw rows); the depthwise
+//! window adds it in 16-bit lanes (`VADD.I16`, exact for every int8 zero point) or, for
+//! larger offsets, 32-bit ones, the pooling sums need none. `gemm_2xn` needs no prepared
+//! rows on this path (`int8::Rows2` leaves its scratch unused). Whole layers on QEMU
+//! `mps3-an547` (`kernel-bench`, instructions per MAC, DSP path on the same core in
+//! brackets, CMSIS-NN's MVE path after the slash): conv 1×1 0.36 (1.91) / 0.40,
+//! depthwise 3×3 2.29 (7.43) / 2.32, conv 3×3 0.61 (2.33) / 0.63, FC 784 → 128 0.36
+//! (1.81) / 0.49, FC 400 → 10 0.54 (2.01) / 0.63, max pooling 2×2 over 8 channels 12.9
+//! (27.3) / 21 per output — the convolutions with the two-row per-channel output stage
+//! ([`requantize_i8_channels2`]). Average pooling over 8 channels stays on the DSP path
+//! (Helium's `window_sum` from 16 channels). What took the convolutions from 0.60, 1.04
+//! and 4.14 to these figures: the whole pair loop in one `asm!` block (a Rust loop around
+//! a block per pair of weight rows cost about 40 instructions per pair), the offset
+//! folded into the bias, the shifts validated once per layer instead of on every output
+//! stage call (`requant::ChannelMultipliers`), the window rows gathered by [`gather`]
+//! instead of a `memcpy` per row, and for depthwise 16-bit lanes with widening
+//! multiplies, one tap table per run of pixels ([`depthwise_run`]), every 16-channel
+//! block in one `asm!` block, no zeroed tables. Shorter int8 runs than [`MIN_LEN`] and
+//! f32 ones than `MIN_LEN_F32` stay on the scalar path.
+//!
+//! QEMU 7.2 runs every instruction used here as the architecture specifies (`simd-check`
+//! compares each kernel with the scalar reference on thousands of random cases); the one
+//! mis-emulation met so far is a gather load in LLVM's own auto-vectorised code (see
+//! `firmware-examples/.cargo/config.toml`), and no kernel here uses gathers.
 //!
 //! Integer results equal the scalar reference's bit for bit. The f32 kernels use fused
 //! multiply-adds (each product is added unrounded), so they differ from the scalar path
@@ -63,6 +82,7 @@
 #[cfg(mote_arm_mve_fp)]
 use super::scalar::Update;
 use core::arch::asm;
+use core::mem::MaybeUninit;
 
 /// The shortest int8 run the dispatch hands to this path: below it, the call and the
 /// loop set-up cost more than the scalar loop inlined in the caller (measured on the
@@ -541,10 +561,20 @@ unsafe fn pass_1x2(x: *const i8, w0: *const i8, w1: *const i8, n: usize) -> [i32
 
 /// `out[r][j] = Σ_i (x_r[i] + x_offset)·w[j·k + i]` for `j < n` (see
 /// [`scalar::gemm_2xn`](super::scalar::gemm_2xn)), for any offset, reading the raw rows
-/// (no prepared lanes): per pair of weight rows one loop, per 16 bytes of `k` four
-/// `VLDRB.8`, four `VMLADAVA.S8` and two `VADDVA.S8` (`Σwⱼ`, for the offset term
-/// `x_offset·Σwⱼ`, exact in ℤ/2^32 as in [`dot_i8_offset`]). Callers check the lengths:
-/// both rows `k` long, `w` at least `n·k`, `n = out[0].len() = out[1].len()`.
+/// (no prepared lanes). Callers check the lengths: both rows `k` long, `w` at least
+/// `n·k`, `n = out[0].len() = out[1].len()`.
+///
+/// One `asm!` block runs every pair of weight rows (a Rust loop around a per-pair block
+/// cost about 40 instructions per pair, more than the inner loop itself for short rows):
+/// per pair a `DLSTP.8`/`LETP` loop, per 16 bytes of `k` four `VLDRB.8`, four
+/// `VMLADAVA.S8` and two `VADDVA.S8` (`Σwⱼ`, for the offset term `x_offset·Σwⱼ`, exact in
+/// ℤ/2^32 as in [`dot_i8_offset`]); then four `MLA` add the offset terms and two `STRD`
+/// store the 2 × 2 results. The six sums take the six even registers `VMLADAVA` and
+/// `VADDVA` allow beside the four row pointers; what does not fit (the offset, the
+/// output pointers, the next pair's weights, `k`, the input rows, the end) lives in a
+/// small state block on the stack, read (and partly advanced) once per pair — about
+/// 25 instructions per pair beside the loop. An odd last weight row runs the pair loop
+/// of [`pass_2x2`] with the row twice.
 #[inline(never)]
 pub(crate) fn gemm_2xn(x: [&[i8]; 2], x_offset: i32, k: usize, w: &[i8], out: [&mut [i32]; 2]) {
     let [out0, out1] = out;
@@ -556,31 +586,298 @@ pub(crate) fn gemm_2xn(x: [&[i8]; 2], x_offset: i32, k: usize, w: &[i8], out: [&
     // Rows of `w` there are (callers pass at least `n`).
     let n = out0.len().min(out1.len()).min(w.len() / k);
     let (x0, x1) = (x[0].as_ptr(), x[1].as_ptr());
-    let xo = x_offset;
-    let mut w0 = w.as_ptr();
-    let (pairs0, pairs1) = (out0.chunks_exact_mut(2), out1.chunks_exact_mut(2));
-    for (p, q) in pairs0.zip(pairs1).take(n / 2) {
-        let w1 = w0.wrapping_add(k);
-        // SAFETY: `k ≥ 1` bytes of both input rows and of weight rows `2j` and `2j + 1`
-        // (`w0`, `w1`), both below `n ≤ w.len() / k`.
-        let [a, b, sw0, c, d, sw1] = unsafe { pass_2x2(x0, x1, w0, w1, k) };
-        w0 = w1.wrapping_add(k);
-        if let ([p0, p1], [q0, q1]) = (p, q) {
-            *p0 = a.wrapping_add(xo.wrapping_mul(sw0));
-            *q0 = b.wrapping_add(xo.wrapping_mul(sw0));
-            *p1 = c.wrapping_add(xo.wrapping_mul(sw1));
-            *q1 = d.wrapping_add(xo.wrapping_mul(sw1));
+    let pairs = n / 2;
+    if pairs > 0 {
+        // The state block, one word each: the offset, the two output pointers (advanced
+        // by the block), the next pair's first weight row (advanced), `k`, the two input
+        // rows, and the end of the paired weight rows (`w + 2·pairs·k`, the loop stops
+        // when the next pair would start there).
+        let mut state: [usize; 8] = [
+            x_offset as u32 as usize,
+            out0.as_mut_ptr() as usize,
+            out1.as_mut_ptr() as usize,
+            w.as_ptr() as usize,
+            k,
+            x0 as usize,
+            x1 as usize,
+            w.as_ptr().wrapping_add(2 * pairs * k) as usize,
+        ];
+        // SAFETY: per pair `j < pairs` (the block starts pair `j` while its first weight
+        // row's start is below the end word; they advance by `2k`) the inner loop reads
+        // `k ≥ 1` bytes (16 per iteration, the last predicated to the remaining lanes,
+        // whose inactive lanes access no memory) from both input rows (`k` long, checked)
+        // and from weight rows `2j` and `2j + 1`, both below `n ≤ w.len() / k`; then it
+        // writes two `i32` at `out0 + 2j` and two at `out1 + 2j` (`2j + 1 < n ≤` both
+        // lengths; `STRD` of words needs only 4-byte alignment, which `i32` has). It reads
+        // and writes the 32-byte `state` array, and nothing else. `DLSTP` runs with
+        // `k ≥ 1`, so no loop is empty. MVE is present. Registers written: `r0`, `r2`,
+        // `r4`, `r8`, `r10`, `r12` (the sums; `VMLADAVA` and `VADDVA` need even
+        // registers), the five declared pointer registers (copies), `lr`, `q0`–`q3`
+        // (`s0`–`s15`) and the flags; no stack.
+        unsafe {
+            asm!(
+                "b 3f",
+                "2:",
+                "vldrb.8 q0, [{x0}], #16",
+                "vldrb.8 q1, [{x1}], #16",
+                "vldrb.8 q2, [{w0}], #16",
+                "vldrb.8 q3, [{w1}], #16",
+                "vmladava.s8 r0, q0, q2",
+                "vmladava.s8 r2, q1, q2",
+                "vaddva.s8 r4, q2",
+                "vmladava.s8 r8, q0, q3",
+                "vmladava.s8 r10, q1, q3",
+                "vaddva.s8 r12, q3",
+                "letp lr, 2b",
+                // The pair's results: sums plus x_offset·Σwⱼ, stored 2 + 2.
+                "ldr {x0}, [{st}]",
+                "mla r0, {x0}, r4, r0",
+                "mla r2, {x0}, r4, r2",
+                "mla r8, {x0}, r12, r8",
+                "mla r10, {x0}, r12, r10",
+                "ldrd {x0}, {x1}, [{st}, #4]",
+                "strd r0, r8, [{x0}], #8",
+                "strd r2, r10, [{x1}], #8",
+                "strd {x0}, {x1}, [{st}, #4]",
+                // The next pair, unless the paired rows are done.
+                "3:",
+                "ldrd {w0}, r4, [{st}, #12]",
+                "ldr r12, [{st}, #28]",
+                "cmp {w0}, r12",
+                "bhs 4f",
+                "add {w1}, {w0}, r4",
+                "add r12, {w1}, r4",
+                "str r12, [{st}, #12]",
+                "mov lr, r4",
+                "ldrd {x0}, {x1}, [{st}, #20]",
+                "movs r0, #0",
+                "movs r2, #0",
+                "movs r4, #0",
+                "mov r8, #0",
+                "mov r10, #0",
+                "mov r12, #0",
+                "dlstp.8 lr, lr",
+                "b 2b",
+                "4:",
+                st = in(reg) state.as_mut_ptr(),
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                w0 = out(reg) _,
+                w1 = out(reg) _,
+                out("r0") _,
+                out("r2") _,
+                out("r4") _,
+                out("r8") _,
+                out("r10") _,
+                out("r12") _,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                options(nostack),
+            );
         }
     }
     if n % 2 == 1 {
         let last = n - 1;
         if let (Some(p0), Some(q0)) = (out0.get_mut(last), out1.get_mut(last)) {
             // The last weight row of an odd `n`: the pair loop with the row twice.
+            let w0 = w.as_ptr().wrapping_add(last * k);
             // SAFETY: `k ≥ 1` bytes of both input rows and of weight row `n − 1`.
             let [a, b, sw, ..] = unsafe { pass_2x2(x0, x1, w0, w0, k) };
-            *p0 = a.wrapping_add(xo.wrapping_mul(sw));
-            *q0 = b.wrapping_add(xo.wrapping_mul(sw));
+            *p0 = a.wrapping_add(x_offset.wrapping_mul(sw));
+            *q0 = b.wrapping_add(x_offset.wrapping_mul(sw));
         }
+    }
+}
+
+/// `out[r][j] = Σ_i x_r[i]·w[j·k + i]` for `j < n`: [`gemm_2xn`] without the offset
+/// (see `int8::gemm_2xn_raw`: the caller folds `x_offset·Σw` into its bias once per
+/// layer, [`row_sums`]). Callers check the lengths: both rows `k` long, `w` at least
+/// `n·k`, `n = out[0].len() = out[1].len()`.
+///
+/// One `asm!` block over every pair of weight rows: per pair a `DLSTP.8`/`LETP` loop of
+/// four `VLDRB.8` and four `VMLADAVA.S8` per 16 bytes of `k` (9 instructions per 64 MACs
+/// with `LETP`, against 11 with the weight sums of [`gemm_2xn`]), then two `STRD` of the
+/// 2 × 2 sums; the four sums take four of the even registers `VMLADAVA` needs, `k` and
+/// the end of the paired rows two more, the output pointers, the next pair's weights
+/// and the input rows a 20-byte state block (about 17 instructions per pair beside the
+/// loop). An odd last weight row runs [`pass_2x2`] with the row twice.
+#[inline(never)]
+pub(crate) fn gemm_2xn_raw(x: [&[i8]; 2], k: usize, w: &[i8], out: [&mut [i32]; 2]) {
+    let [out0, out1] = out;
+    if k == 0 || x[0].len() < k || x[1].len() < k {
+        out0.fill(0);
+        out1.fill(0);
+        return;
+    }
+    // Rows of `w` there are (callers pass at least `n`).
+    let n = out0.len().min(out1.len()).min(w.len() / k);
+    let (x0, x1) = (x[0].as_ptr(), x[1].as_ptr());
+    let pairs = n / 2;
+    if pairs > 0 {
+        // The state block: the two output pointers (advanced by the block), the next
+        // pair's first weight row (advanced), the two input rows.
+        let mut state: [usize; 5] = [
+            out0.as_mut_ptr() as usize,
+            out1.as_mut_ptr() as usize,
+            w.as_ptr() as usize,
+            x0 as usize,
+            x1 as usize,
+        ];
+        let end = w.as_ptr().wrapping_add(2 * pairs * k);
+        // SAFETY: per pair `j < pairs` (the block starts pair `j` while its first weight
+        // row's start is below `end = w + 2·pairs·k`; the start advances by `2k`) the
+        // inner loop reads `k ≥ 1` bytes (16 per iteration, the last predicated to the
+        // remaining lanes, whose inactive lanes access no memory) from both input rows
+        // (`k` long, checked) and from weight rows `2j` and `2j + 1`, both below
+        // `n ≤ w.len() / k`; then it writes two `i32` at `out0 + 2j` and two at
+        // `out1 + 2j` (`2j + 1 < n ≤` both lengths; `STRD` of words needs 4-byte
+        // alignment, which `i32` has). It reads and writes the 20-byte `state` array and
+        // nothing else. `DLSTP` runs with `k ≥ 1`, so no loop is empty. MVE is present.
+        // Registers written: `r0`, `r2`, `r4`, `r8` (the sums; `VMLADAVA` needs even
+        // registers), the four declared pointer registers, `lr`, `q0`–`q3` (`s0`–`s15`)
+        // and the flags; `r10` (`k`), `r12` (the end) and `st` are only read; no stack.
+        unsafe {
+            asm!(
+                // The next pair, unless the paired rows are done.
+                "3:",
+                "ldr {w0}, [{st}, #8]",
+                "cmp {w0}, r12",
+                "bhs 4f",
+                "add {w1}, {w0}, r10",
+                "add {x0}, {w1}, r10",
+                "str {x0}, [{st}, #8]",
+                "ldrd {x0}, {x1}, [{st}, #12]",
+                "movs r0, #0",
+                "movs r2, #0",
+                "movs r4, #0",
+                "mov r8, #0",
+                "dlstp.8 lr, r10",
+                "2:",
+                "vldrb.8 q0, [{x0}], #16",
+                "vldrb.8 q1, [{x1}], #16",
+                "vldrb.8 q2, [{w0}], #16",
+                "vldrb.8 q3, [{w1}], #16",
+                "vmladava.s8 r0, q0, q2",
+                "vmladava.s8 r2, q1, q2",
+                "vmladava.s8 r4, q0, q3",
+                "vmladava.s8 r8, q1, q3",
+                "letp lr, 2b",
+                // The pair's 2 × 2 sums.
+                "ldrd {x0}, {x1}, [{st}]",
+                "strd r0, r4, [{x0}], #8",
+                "strd r2, r8, [{x1}], #8",
+                "strd {x0}, {x1}, [{st}]",
+                "b 3b",
+                "4:",
+                st = in(reg) state.as_mut_ptr(),
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                w0 = out(reg) _,
+                w1 = out(reg) _,
+                in("r10") k,
+                in("r12") end,
+                out("r0") _,
+                out("r2") _,
+                out("r4") _,
+                out("r8") _,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                options(nostack),
+            );
+        }
+    }
+    if n % 2 == 1 {
+        let last = n - 1;
+        if let (Some(p0), Some(q0)) = (out0.get_mut(last), out1.get_mut(last)) {
+            let w0 = w.as_ptr().wrapping_add(last * k);
+            // SAFETY: `k ≥ 1` bytes of both input rows and of weight row `n − 1`.
+            let [a, b, ..] = unsafe { pass_2x2(x0, x1, w0, w0, k) };
+            (*p0, *q0) = (a, b);
+        }
+    }
+}
+
+/// `out[j] = Σ_i w[j·k + i]` for `j < out.len()` (rows of `w` there are), wrapping in
+/// `i32`: per row one `DLSTP.8` loop of `VLDRB.8` and `VADDVA.S8` (see
+/// `int8::row_sums`).
+#[inline(never)]
+pub(crate) fn row_sums(w: &[i8], k: usize, out: &mut [i32]) {
+    if k == 0 {
+        out.fill(0);
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(k)) {
+        let mut acc = 0i32;
+        // SAFETY: the loop reads the `k ≥ 1` bytes of `row` (16 per iteration, the last
+        // predicated to the remaining lanes, whose inactive lanes access no memory). MVE
+        // is present. Registers written: the pointer copy, `r0` (the sum), `lr`, `q0`
+        // (`s0`–`s3`); no stack, no memory written.
+        unsafe {
+            asm!(
+                "dlstp.8 lr, {k}",
+                "2:",
+                "vldrb.8 q0, [{w}], #16",
+                "vaddva.s8 r0, q0",
+                "letp lr, 2b",
+                k = in(reg) k,
+                w = inout(reg) row.as_ptr() => _,
+                inout("r0") acc,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                options(nostack, readonly),
+            );
+        }
+        *o = acc;
+    }
+}
+
+/// `dst[r·run..][..run] = src[r·stride..][..run]` for `r < rows` (see
+/// `int8::gather`): per row one `DLSTP.8` loop of `VLDRB.8` and `VSTRB.8`, all rows in
+/// one `asm!` block (a window row of a convolution is typically 24 to 200 bytes, where a
+/// `memcpy` call per row cost more than the copy).
+///
+/// # Safety
+///
+/// `rows ≥ 1`, `run ≥ 1`; `rows·run` bytes writable at `dst`; `(rows − 1)·stride + run`
+/// bytes readable at `src`; the two regions do not overlap.
+#[inline(never)]
+pub(crate) unsafe fn gather(dst: *mut i8, src: *const i8, rows: usize, run: usize, stride: usize) {
+    // SAFETY: row `r < rows` reads `run ≥ 1` bytes at `src + r·stride` and writes them at
+    // `dst + r·run` (16 per iteration, the last predicated to the remaining lanes, whose
+    // inactive lanes access no memory), within the regions of the caller's contract;
+    // the row count `rows ≥ 1` is counted down to 0. MVE is present. Registers written:
+    // the declared copies, `lr`, `q0` (`s0`–`s3`) and the flags; no stack.
+    unsafe {
+        asm!(
+            "2:",
+            "mov {s}, {src}",
+            "dlstp.8 lr, {run}",
+            "3:",
+            "vldrb.8 q0, [{s}], #16",
+            "vstrb.8 q0, [{dst}], #16",
+            "letp lr, 3b",
+            // `dst` advanced by whole vectors: back to the end of the row.
+            "sub {dst}, {dst}, {pad}",
+            "add {src}, {src}, {stride}",
+            "subs {rows}, #1",
+            "bne 2b",
+            src = inout(reg) src => _,
+            dst = inout(reg) dst => _,
+            rows = inout(reg) rows => _,
+            run = in(reg) run,
+            stride = in(reg) stride,
+            pad = in(reg) run.next_multiple_of(16) - run,
+            s = out(reg) _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            options(nostack),
+        );
     }
 }
 
@@ -729,6 +1026,197 @@ pub(crate) fn requantize_i8_channels(
     }
 }
 
+/// [`requantize_i8_channels`] with the left shifts `max(s, 0)` and the negated right
+/// shifts `min(s, 0)` given as arrays (prepared once, see `requant::ChannelMultipliers`):
+/// 16 instructions per four channels against 19 (no `VMAX`/`VMIN` against zero, one
+/// load more). Same bits, same contract as [`requantize_i8_channels2`] for one row.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(crate) fn requantize_i8_channels1(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    left: &[i32],
+    neg_right: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let n = [acc.len(), bias.len(), multipliers.len(), left.len()]
+        .into_iter()
+        .chain([neg_right.len(), out.len()])
+        .fold(usize::MAX, usize::min);
+    if n == 0 {
+        return;
+    }
+    // The clamp, packed: min in bits 0–7, max in bits 8–15 (unpacked by shifts below).
+    let bounds = (u32::from(min as u8) | (u32::from(max.max(min) as u8) << 8)) as i32;
+    // SAFETY: the loop reads `n` i32 from each of `acc`, `bias`, `multipliers`, `left`
+    // and `neg_right` (16 bytes per iteration, 4-aligned as `VLDRW.32` needs; the last
+    // iteration predicated to the remaining lanes, whose inactive lanes access no memory)
+    // and writes `n` bytes to `out` (`VSTRB.32`, predicated likewise), all within the
+    // slices (`n ≤` every length). MVE is present. Registers written: the pointer
+    // copies, `r1` (the narrowing store takes a low base register), `lr`, `q0`–`q7`
+    // (`s0`–`s31`); no stack.
+    unsafe {
+        asm!(
+            "vdup.32 q6, {bounds}",
+            "vshl.i32 q7, q6, #16",
+            "vshr.s32 q7, q7, #24",
+            "vshl.i32 q6, q6, #24",
+            "vshr.s32 q6, q6, #24",
+            "dlstp.32 lr, lr",
+            "2:",
+            "vldrw.u32 q0, [{acc}], #16",
+            "vldrw.u32 q1, [{bias}], #16",
+            "vadd.i32 q0, q0, q1",
+            "vldrw.u32 q4, [{left}], #16",
+            "vqshl.s32 q0, q0, q4",
+            "vldrw.u32 q3, [{m}], #16",
+            "vqrdmulh.s32 q0, q0, q3",
+            "vldrw.u32 q2, [{nr}], #16",
+            "vand q5, q0, q2",
+            "vshr.s32 q5, q5, #31",
+            "vqadd.s32 q0, q0, q5",
+            "vrshl.s32 q0, q0, q2",
+            "vqadd.s32 q0, q0, {zp}",
+            "vmax.s32 q0, q0, q6",
+            "vmin.s32 q0, q0, q7",
+            "vstrb.32 q0, [r1], #4",
+            "letp lr, 2b",
+            bounds = in(reg) bounds,
+            zp = in(reg) zero_point,
+            acc = inout(reg) acc.as_ptr() => _,
+            bias = inout(reg) bias.as_ptr() => _,
+            left = inout(reg) left.as_ptr() => _,
+            nr = inout(reg) neg_right.as_ptr() => _,
+            m = inout(reg) multipliers.as_ptr() => _,
+            inout("r1") out.as_mut_ptr() => _,
+            inout("lr") n => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`requantize_i8_channels`] for two rows of accumulators over the same channels (two
+/// output pixels, two batch rows): `out[r][i]` from `acc[r][i]` for `r < 2`, `i < n`
+/// (the common length), with the left shifts `max(s, 0)` and the negated right shifts
+/// `min(s, 0)` given as arrays (prepared once, see `requant::ChannelMultipliers`).
+///
+/// Per four channels the bias, multipliers and shifts are loaded once for both rows
+/// (4 `VLDRW.32`), then each row runs the sequence of [`requantize_i8_double`] (12
+/// instructions with its load and store): 28 per 8 outputs against 38 for two calls of
+/// [`requantize_i8_channels`], and one call's set-up instead of two. Same bits (see
+/// [`requantize_i8_double`]). Callers check the lengths, that `left` and `neg_right`
+/// come from shifts in `[−31, 30]`, and `min ≤ max`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(crate) fn requantize_i8_channels2(
+    acc: [&[i32]; 2],
+    bias: &[i32],
+    multipliers: &[i32],
+    left: &[i32],
+    neg_right: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: [&mut [i8]; 2],
+) {
+    let [out0, out1] = out;
+    let n = [acc[0].len(), acc[1].len(), bias.len(), multipliers.len()]
+        .into_iter()
+        .chain([left.len(), neg_right.len(), out0.len(), out1.len()])
+        .fold(usize::MAX, usize::min);
+    if n == 0 {
+        return;
+    }
+    // The clamp, packed: min in bits 0–7, max in bits 8–15 (unpacked by shifts below).
+    let bounds = (u32::from(min as u8) | (u32::from(max.max(min) as u8) << 8)) as i32;
+    // SAFETY: the loop reads `n` i32 from each of `acc[0]`, `acc[1]`, `bias`,
+    // `multipliers`, `left` and `neg_right` (16 bytes per iteration, 4-aligned as
+    // `VLDRW.32` needs; the last iteration predicated to the remaining lanes, whose
+    // inactive lanes access no memory) and writes `n` bytes to each of `out0` and `out1`
+    // (`VSTRB.32`, predicated likewise), all within the slices (`n ≤` every length).
+    // MVE is present. Registers written: the pointer copies, `r1`, `r3` (the narrowing
+    // stores take low base registers), `lr`, `q0`–`q7` (`s0`–`s31`); no stack.
+    unsafe {
+        asm!(
+            "vdup.32 q6, {bounds}",
+            "vshl.i32 q7, q6, #16",
+            "vshr.s32 q7, q7, #24",
+            "vshl.i32 q6, q6, #24",
+            "vshr.s32 q6, q6, #24",
+            "dlstp.32 lr, lr",
+            "2:",
+            "vldrw.u32 q1, [{bias}], #16",
+            "vldrw.u32 q4, [{left}], #16",
+            "vldrw.u32 q2, [{nr}], #16",
+            "vldrw.u32 q3, [{m}], #16",
+            "vldrw.u32 q0, [{acc0}], #16",
+            "vadd.i32 q0, q0, q1",
+            "vqshl.s32 q0, q0, q4",
+            "vqrdmulh.s32 q0, q0, q3",
+            "vand q5, q0, q2",
+            "vshr.s32 q5, q5, #31",
+            "vqadd.s32 q0, q0, q5",
+            "vrshl.s32 q0, q0, q2",
+            "vqadd.s32 q0, q0, {zp}",
+            "vmax.s32 q0, q0, q6",
+            "vmin.s32 q0, q0, q7",
+            "vstrb.32 q0, [r1], #4",
+            "vldrw.u32 q0, [{acc1}], #16",
+            "vadd.i32 q0, q0, q1",
+            "vqshl.s32 q0, q0, q4",
+            "vqrdmulh.s32 q0, q0, q3",
+            "vand q5, q0, q2",
+            "vshr.s32 q5, q5, #31",
+            "vqadd.s32 q0, q0, q5",
+            "vrshl.s32 q0, q0, q2",
+            "vqadd.s32 q0, q0, {zp}",
+            "vmax.s32 q0, q0, q6",
+            "vmin.s32 q0, q0, q7",
+            "vstrb.32 q0, [r3], #4",
+            "letp lr, 2b",
+            bounds = in(reg) bounds,
+            zp = in(reg) zero_point,
+            acc0 = inout(reg) acc[0].as_ptr() => _,
+            acc1 = inout(reg) acc[1].as_ptr() => _,
+            bias = inout(reg) bias.as_ptr() => _,
+            left = inout(reg) left.as_ptr() => _,
+            nr = inout(reg) neg_right.as_ptr() => _,
+            m = inout(reg) multipliers.as_ptr() => _,
+            inout("r1") out0.as_mut_ptr() => _,
+            inout("r3") out1.as_mut_ptr() => _,
+            inout("lr") n => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The input offsets [`depthwise`] runs in 16-bit lanes: `x + x_offset` stays within
+/// `i16` for every int8 `x` (every int8 zero point qualifies); other offsets take 32-bit
+/// lanes.
+const OFFSET16_MIN: i32 = i16::MIN as i32 + 128;
+/// See [`OFFSET16_MIN`].
+const OFFSET16_MAX: i32 = i16::MAX as i32 - 127;
+
 /// Most taps of a window [`depthwise`] takes (its tap table lives on the stack); larger
 /// windows go to the other paths.
 pub(crate) const DEPTHWISE_TAPS: usize = 64;
@@ -738,12 +1226,15 @@ pub(crate) const DEPTHWISE_TAPS: usize = 64;
 ///
 /// The taps' starts in `x` and `w` go to a table first; then per block of 16 channels
 /// one loop over the table keeps the sums in four `q` registers (`q4`–`q7`, four
-/// channels each): per tap `LDRD` of the two starts, two `ADD`, and per four channels
-/// `VLDRB.S32` of the inputs and of the weights (each byte sign-extended into a 32-bit
-/// lane), `VADD.I32` of the offset, `VMUL.I32`, `VADD.I32` — wrapping `i32` operations
-/// on every lane, so exact for any offset (the same sum mod 2^32 as the scalar
-/// reference). The last `n mod 16` channels run the same loop four at a time with one
-/// accumulator, predicated by `VCTP.32` to the channels left.
+/// channels each), per tap `LDRD` of the two starts and two `ADD`. For offsets within
+/// ±32640 (every int8 zero point) the inputs and weights are widened to 16-bit lanes
+/// (`VLDRB.S16`), the offset added there (exact) and the products formed by
+/// `VMULLB.S16`/`VMULLT.S16` into 32-bit lanes (even and odd channels, stored back in
+/// order by `VST20`/`VST21`), every full block in one `asm!` block; other offsets take
+/// 32-bit lanes (`VLDRB.S32`, `VADD.I32` of the offset, `VMUL.I32`). All sums are
+/// wrapping `i32` operations on every lane, so exact for any offset (the same sum mod
+/// 2^32 as the scalar reference). The last `n mod 16` channels run the 32-bit loop four
+/// at a time with one accumulator, predicated by `VCTP.32` to the channels left.
 ///
 /// # Safety
 ///
@@ -758,28 +1249,207 @@ pub(crate) unsafe fn depthwise(
     w: &[i8],
     ws: crate::int8::Taps,
 ) {
-    let mut table = [[0usize; 2]; DEPTHWISE_TAPS];
-    let mut taps = 0;
-    for r in 0..xs.rows {
-        for t in 0..xs.cols {
-            if let Some(e) = table.get_mut(taps) {
-                *e = [
-                    r * xs.row_step + t * xs.col_step,
-                    r * ws.row_step + t * ws.col_step,
-                ];
-                taps += 1;
-            }
-        }
-    }
+    let mut table = [const { MaybeUninit::uninit() }; DEPTHWISE_TAPS];
+    let taps = tap_pairs(xs, ws, &mut table);
     if taps == 0 {
         out.fill(0);
         return;
     }
+    // SAFETY: `tap_pairs` wrote the first `taps ≥ 1` entries, each a tap's starts in `x` and `w`,
+    // in bounds with `out.len()` bytes after them by the caller's contract.
+    unsafe { depthwise_table(out, x.as_ptr(), x_offset, w.as_ptr(), &table, taps) };
+}
+
+/// [`depthwise`] for a run of pixels (see `arch::depthwise_run`): the tap table is
+/// built once for the run, then each pixel runs [`depthwise`]'s blocks from its start
+/// `x + p·pixel_step`.
+///
+/// # Safety
+///
+/// As for `arch::depthwise_run`, and at most [`DEPTHWISE_TAPS`] taps.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(crate) unsafe fn depthwise_run(
+    out: &mut [i32],
+    channels: usize,
+    x: &[i8],
+    xs: crate::int8::Taps,
+    x_offset: i32,
+    pixel_step: usize,
+    w: &[i8],
+    ws: crate::int8::Taps,
+) {
+    let mut table = [const { MaybeUninit::uninit() }; DEPTHWISE_TAPS];
+    let taps = tap_pairs(xs, ws, &mut table);
+    if taps == 0 {
+        out.fill(0);
+        return;
+    }
+    let mut xp = x.as_ptr();
+    for o in out.chunks_exact_mut(channels.max(1)) {
+        // SAFETY: pixel `p`'s window starts at `x + p·pixel_step` (`xp`); the table
+        // holds its `taps ≥ 1` starts relative to that and to `w`, each in bounds with
+        // `channels = o.len()` bytes after it by the caller's contract.
+        unsafe { depthwise_table(o, xp, x_offset, w.as_ptr(), &table, taps) };
+        xp = xp.wrapping_add(pixel_step);
+    }
+}
+
+/// The starts of the taps of `xs` and `ws` (row-major, equal rows and cols), at most
+/// [`DEPTHWISE_TAPS`], into `table`; returns their number.
+#[inline(always)]
+fn tap_pairs(xs: crate::int8::Taps, ws: crate::int8::Taps, table: &mut TapPairs) -> usize {
+    // Running starts (additions, no multiplications); callers check the tap count, the
+    // table's length bounds it anyway.
+    let mut entries = table.iter_mut();
+    let mut taps = 0;
+    let (mut xr, mut wr) = (0usize, 0usize);
+    for _ in 0..xs.rows {
+        let (mut xa, mut wa) = (xr, wr);
+        for _ in 0..xs.cols {
+            let Some(e) = entries.next() else {
+                return taps;
+            };
+            e.write([xa, wa]);
+            taps += 1;
+            xa = xa.wrapping_add(xs.col_step);
+            wa = wa.wrapping_add(ws.col_step);
+        }
+        xr = xr.wrapping_add(xs.row_step);
+        wr = wr.wrapping_add(ws.row_step);
+    }
+    taps
+}
+
+/// A tap table of [`depthwise`]: the starts in `x` and `w` of up to [`DEPTHWISE_TAPS`]
+/// taps, written as far as needed (not zeroed first: clearing the 512 bytes cost more
+/// than building the table).
+type TapPairs = [MaybeUninit<[usize; 2]>; DEPTHWISE_TAPS];
+
+/// A tap table of the window kernels: the starts of up to [`DEPTHWISE_TAPS`] taps,
+/// written as far as needed.
+type TapStarts = [MaybeUninit<usize>; DEPTHWISE_TAPS];
+
+/// [`depthwise`]'s blocks over a tap table: `out[c] = Σ_j (x[t_j.0 + c] + x_offset)·
+/// w[t_j.1 + c]` over the first `taps` entries `t_j` of `table`.
+///
+/// # Safety
+///
+/// `1 ≤ taps ≤` [`DEPTHWISE_TAPS`], the first `taps` entries of `table` written; for
+/// each of them, `[xa, wa]`,
+/// `out.len()` bytes readable at `x + xa` and at `w + wa`.
+#[inline(always)]
+unsafe fn depthwise_table(
+    out: &mut [i32],
+    x: *const i8,
+    x_offset: i32,
+    w: *const i8,
+    table: &TapPairs,
+    taps: usize,
+) {
     let n = out.len();
     let tab = table.as_ptr();
     let mut c = 0;
+    // Offsets that keep `x + x_offset` within an `i16` lane: 16-bit lanes, eight
+    // channels per load (see the block below).
+    let lanes16 = (OFFSET16_MIN..=OFFSET16_MAX).contains(&x_offset);
+    let blocks = n / 16;
+    if lanes16 && blocks > 0 {
+        // SAFETY: for block `b < blocks` (channels `c = 16b..16b + 16`, `c + 16 ≤ n`)
+        // and each of the `taps ≥ 1` table entries `[xa, wa]` (the starts of a tap, in
+        // bounds with `n` bytes after them by the caller's contract) the loop reads 16
+        // bytes at `x + xa + c` and at `w + wa + c`, and reads the entry (8 bytes of
+        // `table`, one of the `taps` written); it writes 64 bytes at `out + 4c` (16
+        // `i32`, 4-aligned as `VST2x.32` needs). The first tap runs before the loop (its
+        // products set the sums); the loop over the other `taps − 1` (skipped when there
+        // are none) is `DLSTP.32`/`LETP` over `4·(taps − 1)` lanes: every iteration has
+        // all its lanes active, so the predication masks nothing (it only counts the
+        // taps down in `lr`). MVE is present.
+        // Registers written: `r2`, `r3` (the tap addresses), the declared copies, `lr`,
+        // `q0`–`q2` (`s0`–`s11`), `q4`–`q7` (`s16`–`s31`) and the flags; no stack.
+        //
+        // Per tap and eight channels: `VLDRB.S16` of the inputs and of the weights (each
+        // byte sign-extended into a 16-bit lane), `VADD.I16` of the offset (exact: the
+        // sum is within ±32768 for offsets in `OFFSET16_MIN..=OFFSET16_MAX`),
+        // `VMULLB.S16`/`VMULLT.S16` (the even and the odd channels' exact products in
+        // 32-bit lanes), two `VADD.I32` (wrapping, as the scalar reference): 7
+        // instructions per 8 MACs against 10 with 32-bit lanes. `q4`/`q6` hold the even
+        // channels of each eight, `q5`/`q7` the odd ones; `VST20`/`VST21` store each pair
+        // interleaved, in channel order. Every block runs in the one block.
+        unsafe {
+            asm!(
+                "2:",
+                // The first tap sets the sums (no zeroing, no addition).
+                "mov {t}, {tab}",
+                "ldrd r2, r3, [{t}], #8",
+                "add r2, {xb}",
+                "add r3, {wb}",
+                "vldrb.s16 q0, [r2]",
+                "vldrb.s16 q1, [r3]",
+                "vadd.i16 q0, q0, {xo}",
+                "vmullb.s16 q4, q0, q1",
+                "vmullt.s16 q5, q0, q1",
+                "vldrb.s16 q0, [r2, #8]",
+                "vldrb.s16 q1, [r3, #8]",
+                "vadd.i16 q0, q0, {xo}",
+                "vmullb.s16 q6, q0, q1",
+                "vmullt.s16 q7, q0, q1",
+                "cmp {lanes}, #0",
+                "beq 4f",
+                "dlstp.32 lr, {lanes}",
+                "3:",
+                "ldrd r2, r3, [{t}], #8",
+                "add r2, {xb}",
+                "add r3, {wb}",
+                "vldrb.s16 q0, [r2]",
+                "vldrb.s16 q1, [r3]",
+                "vadd.i16 q0, q0, {xo}",
+                "vmullb.s16 q2, q0, q1",
+                "vadd.i32 q4, q4, q2",
+                "vmullt.s16 q2, q0, q1",
+                "vadd.i32 q5, q5, q2",
+                "vldrb.s16 q0, [r2, #8]",
+                "vldrb.s16 q1, [r3, #8]",
+                "vadd.i16 q0, q0, {xo}",
+                "vmullb.s16 q2, q0, q1",
+                "vadd.i32 q6, q6, q2",
+                "vmullt.s16 q2, q0, q1",
+                "vadd.i32 q7, q7, q2",
+                "letp lr, 3b",
+                "4:",
+                "vst20.32 {{q4, q5}}, [{o}]",
+                "vst21.32 {{q4, q5}}, [{o}]!",
+                "vst20.32 {{q6, q7}}, [{o}]",
+                "vst21.32 {{q6, q7}}, [{o}]!",
+                "add {xb}, #16",
+                "add {wb}, #16",
+                "subs {blocks}, #1",
+                "bne 2b",
+                tab = in(reg) tab,
+                t = out(reg) _,
+                lanes = in(reg) 4 * (taps - 1),
+                blocks = inout(reg) blocks => _,
+                xb = inout(reg) x => _,
+                wb = inout(reg) w => _,
+                xo = in(reg) x_offset,
+                o = inout(reg) out.as_mut_ptr() => _,
+                out("r2") _,
+                out("r3") _,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+        c = 16 * blocks;
+    }
     while c + 16 <= n {
-        let (xb, wb) = (x.as_ptr().wrapping_add(c), w.as_ptr().wrapping_add(c));
+        let (xb, wb) = (x.wrapping_add(c), w.wrapping_add(c));
         let o = out.as_mut_ptr().wrapping_add(c);
         // SAFETY: for each of the `taps ≥ 1` table entries `[xa, wa]` (the starts of a
         // tap, in bounds with `n` bytes after them by the caller's contract) the loop
@@ -846,7 +1516,7 @@ pub(crate) unsafe fn depthwise(
     }
     while c < n {
         let left = n - c;
-        let (xb, wb) = (x.as_ptr().wrapping_add(c), w.as_ptr().wrapping_add(c));
+        let (xb, wb) = (x.wrapping_add(c), w.wrapping_add(c));
         let o = out.as_mut_ptr().wrapping_add(c);
         // SAFETY: as above with `min(left, 4)` channels: `VCTP.32 left` makes only the
         // first `min(left, 4)` lanes active, and the predicated loads and the store
@@ -896,15 +1566,21 @@ pub(crate) unsafe fn depthwise(
 /// The starts of `taps`' taps (row-major), at most [`DEPTHWISE_TAPS`] (callers check),
 /// into `table`; returns their number.
 #[inline(always)]
-fn tap_table(taps: crate::int8::Taps, table: &mut [usize; DEPTHWISE_TAPS]) -> usize {
+fn tap_table(taps: crate::int8::Taps, table: &mut TapStarts) -> usize {
+    let mut entries = table.iter_mut();
     let mut k = 0;
-    for r in 0..taps.rows {
-        for t in 0..taps.cols {
-            if let Some(e) = table.get_mut(k) {
-                *e = r * taps.row_step + t * taps.col_step;
-                k += 1;
-            }
+    let mut row = 0usize;
+    for _ in 0..taps.rows {
+        let mut at = row;
+        for _ in 0..taps.cols {
+            let Some(e) = entries.next() else {
+                return k;
+            };
+            e.write(at);
+            k += 1;
+            at = at.wrapping_add(taps.col_step);
         }
+        row = row.wrapping_add(taps.row_step);
     }
     k
 }
@@ -920,21 +1596,66 @@ fn tap_table(taps: crate::int8::Taps, table: &mut [usize; DEPTHWISE_TAPS]) -> us
 /// bytes in bounds of `x`.
 #[inline(never)]
 pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Taps) {
-    let mut table = [0usize; DEPTHWISE_TAPS];
+    let mut table = [const { MaybeUninit::uninit() }; DEPTHWISE_TAPS];
     let k = tap_table(taps, &mut table);
     if k == 0 {
         return;
     }
+    // SAFETY: `tap_table` wrote the first `k ≥ 1` entries, each a tap's start in `x`, in
+    // bounds with `out.len()` bytes after it by the caller's contract.
+    unsafe { window_max_table(out, x.as_ptr(), &table, k) };
+}
+
+/// [`window_max`] for a run of pixels (see `arch::window_max_run`): the tap table built
+/// once for the run, then per pixel [`window_max`]'s blocks from `x + p·pixel_step` — a
+/// 2×2 window of 8 channels costs about 40 instructions per pixel (5 per output) where
+/// a call per pixel with its own table cost more than the DSP path.
+///
+/// # Safety
+///
+/// As for `arch::window_max_run`, and at most [`DEPTHWISE_TAPS`] taps.
+#[inline(never)]
+pub(crate) unsafe fn window_max_run(
+    out: &mut [i8],
+    channels: usize,
+    x: &[i8],
+    taps: crate::int8::Taps,
+    pixel_step: usize,
+) {
+    let mut table = [const { MaybeUninit::uninit() }; DEPTHWISE_TAPS];
+    let k = tap_table(taps, &mut table);
+    if k == 0 {
+        return;
+    }
+    let mut xp = x.as_ptr();
+    for o in out.chunks_exact_mut(channels.max(1)) {
+        // SAFETY: pixel `p`'s window starts at `x + p·pixel_step` (`xp`); `tap_table`
+        // wrote its `k ≥ 1` starts relative to that, each in bounds with
+        // `channels = o.len()` bytes after it by the caller's contract.
+        unsafe { window_max_table(o, xp, &table, k) };
+        xp = xp.wrapping_add(pixel_step);
+    }
+}
+
+/// [`window_max`]'s blocks over a tap table: `out[c] = max_j x[t_j + c]` over the first
+/// `k` entries `t_j` of `table`.
+///
+/// # Safety
+///
+/// `1 ≤ k ≤` [`DEPTHWISE_TAPS`], the first `k` entries of `table` written, each with
+/// `out.len()` bytes readable at `x + t_j`.
+#[inline(always)]
+unsafe fn window_max_table(out: &mut [i8], x: *const i8, table: &TapStarts, k: usize) {
     let n = out.len();
     let mut c = 0;
     while c < n {
-        let xb = x.as_ptr().wrapping_add(c);
+        let xb = x.wrapping_add(c);
         let o = out.as_mut_ptr().wrapping_add(c);
         // SAFETY: `VCTP.8 (n − c)` makes the first `min(n − c, 16)` lanes active; the
         // predicated loads and the store (`VPST` blocks) access no memory for the
         // others. So per table entry `xa` (a tap's start, in bounds with `n` bytes after
         // it by the caller's contract) `min(n − c, 16)` bytes at `x + xa + c` are read
-        // (and the entry, 4 bytes of `table`), and as many written at `out + c`. MVE is
+        // (and the entry, 4 bytes of `table`, one of the `k` that `tap_table` wrote), and as many written at `out + c`. MVE is
         // present. Registers written: `r2` (the tap address), the declared copies, `q0`,
         // `q4` (`s0`–`s3`, `s16`–`s19`) and VPR; no stack.
         unsafe {
@@ -976,7 +1697,7 @@ pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Tap
 /// `x`.
 #[inline(never)]
 pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Taps) {
-    let mut table = [0usize; DEPTHWISE_TAPS];
+    let mut table = [const { MaybeUninit::uninit() }; DEPTHWISE_TAPS];
     let k = tap_table(taps, &mut table);
     if k == 0 {
         out.fill(0);
@@ -990,7 +1711,7 @@ pub(crate) unsafe fn window_sum(out: &mut [i32], x: &[i8], taps: crate::int8::Ta
         let o = out.as_mut_ptr().wrapping_add(c);
         // SAFETY: per table entry `xa` (a tap's start, in bounds with `n` bytes after it
         // by the caller's contract) 16 bytes at `x + xa + c` are read (`c + 16 ≤ n`), and
-        // the entry (4 bytes of `table`); 16 `i32` written at `out + c` (4-aligned). MVE
+        // the entry (4 bytes of `table`, one of the `k` that `tap_table` wrote); 16 `i32` written at `out + c` (4-aligned). MVE
         // is present. Registers written: `r2` (the tap address), the declared copies,
         // `q0`, `q4`–`q7` (`s0`–`s3`, `s16`–`s31`); no stack.
         unsafe {

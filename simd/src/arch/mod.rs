@@ -23,7 +23,7 @@
 //! | x86-64 AVX2 + FMA | `x86_avx2` | at run time (CPUID, cached), off bare metal | `tile` (W 8 and 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (≥ 16 bytes; offsets in ±32640) |
 //! | aarch64 NEON | `aarch64_neon` | at compile time (`target_feature = "neon"`: every aarch64 target but the `-softfloat` ones) | `tile` (W 4, 8, 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
 //! | aarch64 NEON + dotprod | `aarch64_neon` | at compile time (`target_feature = "dotprod"`) | `dot_i8`, `dot_i8_offset` with SDOT (≥ 16 bytes; any offsets), NEON for the tail |
-//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding), `requantize_i8_channels`, the int8 tiles `dot_1x4`/`dot_1x2`/`gemm_2xn` (≥ 8 bytes, any offset), `depthwise` (≤ 64 taps, any offset), `window_max`/`window_sum` (≥ 16 channels, ≤ 64 taps); with `mve_fp` `dot`, `tile` (4 × 4) |
+//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding), `requantize_i8_channels` (and its split-shift one- and two-row forms), the int8 tiles `dot_1x4`/`dot_1x2`/`gemm_2xn`/`gemm_2xn_raw` and `row_sums` (≥ 8 bytes, any offset), `gather`, `depthwise`/`depthwise_run` (≤ 64 taps, any offset), `window_max` (≥ 16 channels; runs from 4), `window_sum` (≥ 16 channels), all ≤ 64 taps; with `mve_fp` `dot`, `tile` (4 × 4) |
 //! | Arm DSP | `arm_dsp` | at compile time: `cfg(mote_arm_dsp)` (Cortex-M4/M7, Armv8-M Mainline with `+dsp`, Armv7-A/R) | `dot_i8`, `dot_i8_offset` (offsets in ±32640) |
 //! | Cortex-M FPU | `arm_fpu` | at compile time: `cfg(mote_arm_fpu)` (bare-metal hard-float `thumbv7em` / `thumbv8m.main`: Cortex-M4F/M7/M33/M55/M85) | `tile` (4 × 4, `VFMA.F32` on `s` registers; `A` with contiguous rows or columns, else scalar) |
 //! | scalar | `scalar` | always | all |
@@ -408,6 +408,98 @@ pub(crate) fn requantize_i8_channels(
     scalar::requantize_i8_channels(acc, bias, multipliers, shifts, zero_point, min, max, out);
 }
 
+/// Per-channel requantisation with the shifts split (see
+/// `requant::requantize_i8_prepared`): `left = max(s, 0)`, `neg_right = min(s, 0)`.
+/// Callers check the lengths (all equal), the shifts and the clamp.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn requantize_i8_channels_split(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    left: &[i32],
+    neg_right: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if !acc.is_empty() && mve() {
+        arm_mve::requantize_i8_channels1(
+            acc,
+            bias,
+            multipliers,
+            left,
+            neg_right,
+            zero_point,
+            min,
+            max,
+            out,
+        );
+        return;
+    }
+    scalar::requantize_i8_channels_split(
+        acc,
+        bias,
+        multipliers,
+        left,
+        neg_right,
+        zero_point,
+        min,
+        max,
+        out,
+    );
+}
+
+/// Per-channel requantisation of two rows over the same channels (see
+/// `requant::requantize_i8_prepared2`), the shifts split as for
+/// [`requantize_i8_channels_split`]. Callers check the lengths (all equal), the shifts
+/// and the clamp.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn requantize_i8_channels2(
+    acc: [&[i32]; 2],
+    bias: &[i32],
+    multipliers: &[i32],
+    left: &[i32],
+    neg_right: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: [&mut [i8]; 2],
+) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if !acc[0].is_empty() && mve() {
+        arm_mve::requantize_i8_channels2(
+            acc,
+            bias,
+            multipliers,
+            left,
+            neg_right,
+            zero_point,
+            min,
+            max,
+            out,
+        );
+        return;
+    }
+    let [out0, out1] = out;
+    for (a, o) in [(acc[0], out0), (acc[1], out1)] {
+        scalar::requantize_i8_channels_split(
+            a,
+            bias,
+            multipliers,
+            left,
+            neg_right,
+            zero_point,
+            min,
+            max,
+            o,
+        );
+    }
+}
+
 /// The int16 × int8 dot product with offsets, wrapping in i64 (see
 /// [`scalar::dot_i16_i8`]). The vector paths take `x_offset = 0` (TFLite's int16
 /// activations are symmetric) and weight offsets that keep their lanes exact.
@@ -523,6 +615,40 @@ pub(crate) unsafe fn depthwise(
     scalar::depthwise(out, x, xs, x_offset, w, ws)
 }
 
+/// The int8 depthwise window for a run of pixels (see `int8::depthwise_run`): pixel
+/// `p`'s window starts at `x[p·pixel_step]`, its sums go to
+/// `out[p·channels..][..channels]`.
+///
+/// # Safety
+///
+/// `channels ≥ 1`, `out.len()` a multiple of `channels`; for every pixel `p`, the
+/// contract of [`depthwise`] with `x[p·pixel_step..]` and `channels` outputs.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) unsafe fn depthwise_run(
+    out: &mut [i32],
+    channels: usize,
+    x: &[i8],
+    xs: crate::int8::Taps,
+    x_offset: i32,
+    pixel_step: usize,
+    w: &[i8],
+    ws: crate::int8::Taps,
+) {
+    // Helium: one tap table for the whole run.
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if channels >= 4 && xs.rows.saturating_mul(xs.cols) <= arm_mve::DEPTHWISE_TAPS && mve() {
+        // SAFETY: forwarded from the caller; the tap count checked.
+        unsafe { arm_mve::depthwise_run(out, channels, x, xs, x_offset, pixel_step, w, ws) };
+        return;
+    }
+    for (p, o) in out.chunks_exact_mut(channels.max(1)).enumerate() {
+        let xp = x.get(p.wrapping_mul(pixel_step)..).unwrap_or(&[]);
+        // SAFETY: pixel `p`'s window, forwarded from the caller.
+        unsafe { depthwise(o, xp, xs, x_offset, w, ws) };
+    }
+}
+
 /// The int8 pooling maximum (see [`scalar::window_max`]).
 ///
 /// # Safety
@@ -546,6 +672,37 @@ pub(crate) unsafe fn window_max(out: &mut [i8], x: &[i8], taps: crate::int8::Tap
         return;
     }
     scalar::window_max(out, x, taps)
+}
+
+/// The int8 pooling maximum for a run of pixels (see `int8::window_max_run`): pixel
+/// `p`'s window starts at `x[p·pixel_step]`, its maxima go to
+/// `out[p·channels..][..channels]`.
+///
+/// # Safety
+///
+/// `channels ≥ 1`, `out.len()` a multiple of `channels`; for every pixel `p`, the
+/// contract of [`window_max`] with `x[p·pixel_step..]` and `channels` outputs.
+#[inline(always)]
+pub(crate) unsafe fn window_max_run(
+    out: &mut [i8],
+    channels: usize,
+    x: &[i8],
+    taps: crate::int8::Taps,
+    pixel_step: usize,
+) {
+    // Helium from 4 channels: one tap table for the run, so fewer than 16 channels (one
+    // predicated vector) pay too.
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if channels >= 4 && taps.rows.saturating_mul(taps.cols) <= arm_mve::DEPTHWISE_TAPS && mve() {
+        // SAFETY: forwarded from the caller; the tap count checked.
+        unsafe { arm_mve::window_max_run(out, channels, x, taps, pixel_step) };
+        return;
+    }
+    for (p, o) in out.chunks_exact_mut(channels.max(1)).enumerate() {
+        let xs = x.get(p.wrapping_mul(pixel_step)..).unwrap_or(&[]);
+        // SAFETY: pixel `p`'s window, forwarded from the caller.
+        unsafe { window_max(o, xs, taps) };
+    }
 }
 
 /// The int8 pooling sum (see [`scalar::window_sum`]).
@@ -619,4 +776,60 @@ pub(crate) fn gemm_2xn(
     }
     let _ = lanes;
     scalar::gemm_2xn(x, x_offset, k, w, out)
+}
+
+/// Whether [`gemm_2xn_raw`] with the offset folded into the caller's bias
+/// ([`row_sums`]) is the faster route to the sums of [`gemm_2xn`] now: on Helium, where
+/// the offset term would cost two `VADDVA.S8` per 16 bytes and pair of weight rows.
+#[inline(always)]
+pub(crate) fn gemm_folds_offset() -> bool {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if mve() {
+        return true;
+    }
+    false
+}
+
+/// Two input rows against `out[0].len()` weight rows of `k` without offset (see
+/// `int8::gemm_2xn_raw`). Callers check the lengths.
+#[inline]
+pub(crate) fn gemm_2xn_raw(x: [&[i8]; 2], k: usize, w: &[i8], out: [&mut [i32]; 2]) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if k >= arm_mve::MIN_LEN && mve() {
+        arm_mve::gemm_2xn_raw(x, k, w, out);
+        return;
+    }
+    scalar::gemm_2xn(x, 0, k, w, out)
+}
+
+/// The sums of the weight rows (see `int8::row_sums`); callers check the lengths.
+#[inline]
+pub(crate) fn row_sums(w: &[i8], k: usize, out: &mut [i32]) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if k >= arm_mve::MIN_LEN && mve() {
+        arm_mve::row_sums(w, k, out);
+        return;
+    }
+    scalar::row_sums(w, k, out)
+}
+
+/// `dst[r·run..][..run] = src[r·stride..][..run]` for `r < rows` (see `int8::gather`).
+///
+/// # Safety
+///
+/// `rows·run` bytes writable at `dst`, `(rows − 1)·stride + run` readable at `src` (for
+/// `rows, run ≥ 1`), not overlapping.
+#[inline(always)]
+pub(crate) unsafe fn gather(dst: &mut [i8], src: &[i8], rows: usize, run: usize, stride: usize) {
+    #[cfg(all(target_arch = "arm", mote_arm_mve))]
+    if rows >= 1 && run >= 1 && mve() {
+        // SAFETY: forwarded from the caller.
+        unsafe { arm_mve::gather(dst.as_mut_ptr(), src.as_ptr(), rows, run, stride) };
+        return;
+    }
+    for (r, d) in dst.chunks_exact_mut(run.max(1)).take(rows).enumerate() {
+        if let Some(s) = src.get(r * stride..r * stride + run) {
+            d.copy_from_slice(s);
+        }
+    }
 }

@@ -350,6 +350,18 @@ pub(crate) fn gemm_2xn(x: [&[i8]; 2], x_offset: i32, k: usize, w: &[i8], out: [&
     }
 }
 
+/// `out[j] = Σ_i w[j·k + i]` for `j < out.len()` (callers check that `w` holds the
+/// rows), wrapping in `i32`; all zeros for `k = 0`.
+pub(crate) fn row_sums(w: &[i8], k: usize, out: &mut [i32]) {
+    out.fill(0);
+    if k == 0 {
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(k)) {
+        *o = row.iter().fold(0i32, |s, &v| s.wrapping_add(i32::from(v)));
+    }
+}
+
 /// `out[i] = clamp(sat(multiplier.apply(acc[i], rounding) + zero_point), min, max)` over
 /// the common length (callers check the lengths and `min ≤ max`).
 #[inline]
@@ -387,6 +399,33 @@ pub(crate) fn requantize_i8_channels(
     let (lo, hi) = (i32::from(min), i32::from(max.max(min)));
     let params = bias.iter().zip(multipliers).zip(shifts);
     for ((y, &a), ((&b, &m), &s)) in out.iter_mut().zip(acc).zip(params) {
+        let r = QuantizedMultiplier::new(m, s)
+            .map(|q| q.apply_double(a.wrapping_add(b)))
+            .unwrap_or(0)
+            .saturating_add(zero_point);
+        *y = r.clamp(lo, hi) as i8;
+    }
+}
+
+/// [`requantize_i8_channels`] with each shift given split, `left[i] = max(s, 0)` and
+/// `neg_right[i] = min(s, 0)` (their sum is the shift; callers check the lengths, the
+/// shifts and `min ≤ max`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn requantize_i8_channels_split(
+    acc: &[i32],
+    bias: &[i32],
+    multipliers: &[i32],
+    left: &[i32],
+    neg_right: &[i32],
+    zero_point: i32,
+    min: i8,
+    max: i8,
+    out: &mut [i8],
+) {
+    let (lo, hi) = (i32::from(min), i32::from(max.max(min)));
+    let shifts = left.iter().zip(neg_right).map(|(&l, &r)| l.wrapping_add(r));
+    let params = bias.iter().zip(multipliers).zip(shifts);
+    for ((y, &a), ((&b, &m), s)) in out.iter_mut().zip(acc).zip(params) {
         let r = QuantizedMultiplier::new(m, s)
             .map(|q| q.apply_double(a.wrapping_add(b)))
             .unwrap_or(0)
