@@ -194,7 +194,7 @@ impl Params {
 
 /// `v = (x · m + round) >> s`, clamped to ±2^24 (beyond ±2^17 both functions saturate).
 #[inline]
-fn scaled(x: i16, m: i64, s: u32) -> i32 {
+pub(crate) fn scaled(x: i16, m: i64, s: u32) -> i32 {
     let round = if s > 0 { 1i64 << (s - 1) } else { 0 };
     ((i64::from(x) * m + round) >> s).clamp(-(1 << 24), 1 << 24) as i32
 }
@@ -221,17 +221,24 @@ pub fn logistic_s16(p: &Params, input: &[i16], output: &mut [i16]) -> Result<()>
     let (m, s) = p.effective("logistic_s16")?;
     check_len("logistic_s16", input.len(), output.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        let v = scaled(x, m, s);
-        let r = interpolate(v.unsigned_abs(), 9, 0x7FFF << 10);
-        let y = if v >= 0 {
-            (r + (1 << 9)) >> 10
-        } else {
-            ((1 << 25) - r + (1 << 9) - 1) >> 10
-        };
-        // r ∈ [2^24, 0x7FFF·2^10]: y ∈ [1, 32767].
-        *o = y as i16;
+        *o = logistic_scaled(scaled(x, m, s));
     }
     Ok(())
+}
+
+/// The logistic of an input already in units of `1/(3·4096)` (`v` of the module docs,
+/// `|v| ≤ 2^24`), in Q0.15: the table lookup of [`logistic_s16`], shared with the
+/// integer LSTM's gates.
+#[inline]
+pub(crate) fn logistic_scaled(v: i32) -> i16 {
+    let r = interpolate(v.unsigned_abs(), 9, 0x7FFF << 10);
+    let y = if v >= 0 {
+        (r + (1 << 9)) >> 10
+    } else {
+        ((1 << 25) - r + (1 << 9) - 1) >> 10
+    };
+    // r ∈ [2^24, 0x7FFF·2^10]: y ∈ [1, 32767].
+    y as i16
 }
 
 /// `output[i] = tanh(x[i])`, output scale `2^-15`, zero point 0 (see the module docs).
@@ -241,17 +248,24 @@ pub fn tanh_s16(p: &Params, input: &[i16], output: &mut [i16]) -> Result<()> {
     let (m, s) = p.effective("tanh_s16")?;
     check_len("tanh_s16", input.len(), output.len())?;
     for (o, &x) in output.iter_mut().zip(input) {
-        let v = scaled(x, m, s);
-        let r = interpolate(v.unsigned_abs(), 8, 0xFFFF << 8);
-        let y = if v >= 0 {
-            (r - (1 << 23) + (1 << 7)) >> 8
-        } else {
-            (-r + (1 << 23) + (1 << 7) - 1) >> 8
-        };
-        // r ∈ [2^23, 0xFFFF·2^8]: y ∈ [−32767, 32767].
-        *o = y as i16;
+        *o = tanh_scaled(scaled(x, m, s));
     }
     Ok(())
+}
+
+/// The tanh of an input already in units of `1/(3·4096)` (`v` of the module docs,
+/// `|v| ≤ 2^24`), in Q0.15: the table lookup of [`tanh_s16`], shared with the integer
+/// LSTM's cell gate and cell-state tanh.
+#[inline]
+pub(crate) fn tanh_scaled(v: i32) -> i16 {
+    let r = interpolate(v.unsigned_abs(), 8, 0xFFFF << 8);
+    let y = if v >= 0 {
+        (r - (1 << 23) + (1 << 7)) >> 8
+    } else {
+        (-r + (1 << 23) + (1 << 7) - 1) >> 8
+    };
+    // r ∈ [2^23, 0xFFFF·2^8]: y ∈ [−32767, 32767].
+    y as i16
 }
 
 /// `output[i] = clamp(requantised x[i])`: TFLite's quantised RELU / RELU6 /

@@ -7,5 +7,7 @@ pub mod conv;
 pub mod dense;
 pub mod depthwise;
 pub mod elementwise;
+pub mod gru;
+pub mod lstm;
 pub mod pool;
 pub mod softmax;

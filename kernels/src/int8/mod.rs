@@ -10,6 +10,8 @@ pub mod conv_transpose;
 pub mod dense;
 pub mod depthwise;
 pub mod elementwise;
+pub mod gru;
+pub mod lstm;
 pub mod pad;
 pub mod pool;
 pub mod quantize;
