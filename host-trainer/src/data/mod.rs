@@ -8,7 +8,8 @@
 //! - [`npy`]: NumPy `.npy` arrays (read any numeric dtype, write `<f4`);
 //! - [`split`]: subsets, a seeded train/validation split, truncation, batch gathering;
 //! - [`normalise`]: input scaling and per-channel standardisation, stored in checkpoints;
-//! - [`augment`]: seeded per-batch image augmentation (shift, flip, rotate, crop, noise).
+//! - [`augment`]: seeded per-batch image augmentation (shift, flip, rotate, crop, noise);
+//! - [`window`]: sliding windows over a time series (forecasting).
 
 pub mod augment;
 pub mod csv;
@@ -18,5 +19,6 @@ pub mod mnist;
 pub mod normalise;
 pub mod npy;
 pub mod split;
+pub mod window;
 
 pub use dataset::{Dataset, Targets};

@@ -37,6 +37,9 @@ fn d_loss() -> String {
 fn d_optimizer() -> OptimizerSpec {
     OptimizerSpec::adam(1e-3)
 }
+fn d_one() -> usize {
+    1
+}
 fn d_true() -> bool {
     true
 }
@@ -190,6 +193,13 @@ pub struct DataSpec {
     /// Shape of one sample when the file format is flat (CSV): e.g. `[28, 28, 1]`.
     #[serde(default)]
     pub sample_shape: Option<Vec<usize>>,
+    /// Time series: each row is a step, and a sample is this many consecutive steps
+    /// (`[window, features + targets]`), labelled with the target `horizon` steps later.
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// Steps ahead of a window's last that its target lies (1: the next step).
+    #[serde(default = "d_one")]
+    pub horizon: usize,
 }
 
 impl Default for DataSpec {
@@ -205,6 +215,8 @@ impl Default for DataSpec {
             header: true,
             regression: false,
             sample_shape: None,
+            window: None,
+            horizon: 1,
         }
     }
 }

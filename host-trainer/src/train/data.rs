@@ -64,6 +64,12 @@ pub fn load(spec: &DataSpec, dir: Option<&Path>) -> Result<(Dataset, Option<Data
                     reshape(ds, shape)?;
                 }
             }
+            if let Some(w) = spec.window {
+                train = crate::data::window::sliding(&train, w, spec.horizon, "data.window")?;
+                if let Some(t) = test.as_mut() {
+                    *t = crate::data::window::sliding(t, w, spec.horizon, "data.window")?;
+                }
+            }
             (train, test)
         }
         "npy" => {
