@@ -179,6 +179,93 @@ fn every_recurrent_layer_kind_backpropagates() {
     assert_eq!(report.tensors.len(), 5 * 3 + 2, "{:?}", report.tensors);
 }
 
+const ATTENTION_SPEC: &str = r#"
+[model]
+input = [6]
+
+[[model.layers]]
+type = "embedding"
+vocab = 5
+dim = 4
+
+[[model.layers]]
+type = "positional_encoding"
+
+[[model.layers]]
+type = "multi_head_attention"
+heads = 2
+causal = true
+
+[[model.layers]]
+type = "transformer_encoder"
+heads = 2
+ff = 8
+
+[[model.layers]]
+type = "transformer_encoder"
+heads = 1
+head_dim = 3
+ff = 5
+norm = "post"
+activation = "gelu_tanh"
+
+[[model.layers]]
+type = "global_avg_pool"
+
+[[model.layers]]
+type = "dense"
+units = 3
+activation = "softmax"
+"#;
+
+#[test]
+fn every_attention_layer_kind_backpropagates() {
+    let spec = Spec::parse(ATTENTION_SPEC).unwrap();
+    let mut model = Model::new(spec.model, 7).unwrap();
+    let objective = Objective::new("cross_entropy", 0.0, last_kind(&model)).unwrap();
+    let mut rng = Rng::new(12);
+    let x: Vec<f32> = (0..3 * 6).map(|_| rng.below(5) as f32).collect();
+    let labels = [2, 0, 1];
+    // The loss curves sharply in the attention and embedding parameters (two layer
+    // norms, a post-norm block, softmax over logits that grow with the embeddings), so
+    // curvature, not rounding, limits the differences here: the worst entry (the first
+    // attention's value weights) measured below 2e-2 at h = 1e-3 and 3e-3, 0.079 at 1e-2
+    // and 1.0 at 3e-2 — growing with h, where a wrong backward would not depend on it.
+    // Hence h = 3e-3.
+    let report = check(
+        &mut model,
+        &objective,
+        &x,
+        BatchTargets::Classes(&labels),
+        24,
+        3e-3,
+    )
+    .unwrap();
+    for t in &report.tensors {
+        assert!(
+            t.worst < 5e-2,
+            "{}: worst relative error {}",
+            t.name,
+            t.worst
+        );
+    }
+    // The table; 8 projection tensors; 8 + 8 per encoder block; the dense layer's 2.
+    assert_eq!(
+        report.tensors.len(),
+        1 + 8 + 2 * 16 + 2,
+        "{:?}",
+        report.tensors
+    );
+    // Token ids outside the vocabulary are an error naming the layer, not a panic.
+    let mut pass = model.pass(0);
+    let bad = vec![5.0f32; 6];
+    let e = model
+        .forward(&mut pass, &bad, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("embedding") && e.contains("token id 5"), "{e}");
+}
+
 #[test]
 fn a_wrong_gradient_is_caught() {
     // The check must be able to fail: a model whose weights change between the

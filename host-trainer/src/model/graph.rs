@@ -4,10 +4,11 @@
 
 use super::build::{Registry, Site};
 use super::layer::{Cache, Ctx, Layer};
-use super::layers::{self, conv, norm, pool, recurrent, simple};
+use super::layers::{self, attention, conv, embedding, norm, pool, recurrent, simple};
 use super::spec::LayerSpec;
 use crate::{Error, Result};
 use mote_kernels::f32::elementwise::concat;
+use mote_kernels::f32::encoder;
 use mote_kernels::f32::recurrent::{gru, rnn};
 use mote_kernels::f32::upsample::Mode;
 
@@ -600,6 +601,78 @@ impl<'r> Builder<'r> {
                 };
                 let cell = recurrent::Cell::Rnn(act);
                 Box::new(recurrent::Recurrent::build(site.clone(), x, cell, &o, reg)?)
+            }
+            LayerSpec::Embedding {
+                vocab, dim, init, ..
+            } => Box::new(embedding::Embedding::build(
+                site.clone(),
+                x,
+                *vocab,
+                *dim,
+                *init,
+                reg,
+            )?),
+            LayerSpec::PositionalEncoding { .. } => {
+                Box::new(embedding::PositionalEncoding::build(site.clone(), x)?)
+            }
+            LayerSpec::MultiHeadAttention {
+                heads,
+                head_dim,
+                causal,
+                init,
+                bias,
+                ..
+            } => Box::new(attention::MultiHeadAttention::build(
+                site.clone(),
+                x,
+                *heads,
+                *head_dim,
+                *causal,
+                *init,
+                *bias,
+                reg,
+            )?),
+            LayerSpec::TransformerEncoder {
+                heads,
+                head_dim,
+                ff,
+                norm,
+                causal,
+                activation,
+                epsilon,
+                init,
+                ..
+            } => {
+                let norm = match norm.as_deref().map(str::trim) {
+                    None | Some("pre") => encoder::Norm::Pre,
+                    Some("post") => encoder::Norm::Post,
+                    Some(other) => {
+                        return Err(site.error(format!("norm '{other}' is not 'pre' or 'post'")));
+                    }
+                };
+                let activation =
+                    match layers::activation(&site, activation.as_deref().unwrap_or("gelu"))? {
+                        Some(a) => a,
+                        None => {
+                            return Err(site.error("the feed-forward activation cannot be softmax"));
+                        }
+                    };
+                let o = attention::EncoderOptions {
+                    heads: *heads,
+                    head_dim: *head_dim,
+                    ff: *ff,
+                    norm,
+                    causal: *causal,
+                    activation,
+                    epsilon: epsilon.unwrap_or(1e-5),
+                    init: *init,
+                };
+                Box::new(attention::TransformerEncoder::build(
+                    site.clone(),
+                    x,
+                    &o,
+                    reg,
+                )?)
             }
             LayerSpec::Residual { layers, .. } => {
                 let body = self.seq(layers, x, Some(site.top))?;

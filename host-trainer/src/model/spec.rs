@@ -467,6 +467,65 @@ pub enum LayerSpec {
         #[serde(default)]
         l2: f32,
     },
+    /// Token ids `[steps]` → rows of a learned table, `[steps, dim]`.
+    Embedding {
+        /// Layer name.
+        name: Option<String>,
+        /// Distinct token ids (ids must be integers in `[0, vocab)`).
+        vocab: usize,
+        /// Features per token.
+        dim: usize,
+        /// Initialiser of the table.
+        #[serde(default)]
+        init: Init,
+    },
+    /// Adds the sinusoidal positional encoding to `[steps, dim]`.
+    PositionalEncoding {
+        /// Layer name.
+        name: Option<String>,
+    },
+    /// Multi-head self-attention over `[steps, dim]` (shape kept).
+    MultiHeadAttention {
+        /// Layer name.
+        name: Option<String>,
+        /// Attention heads.
+        heads: usize,
+        /// Features per head (default `dim / heads`).
+        head_dim: Option<usize>,
+        /// Each step attends only to itself and earlier steps.
+        #[serde(default)]
+        causal: bool,
+        /// Initialiser of the projections.
+        #[serde(default)]
+        init: Init,
+        /// Whether the projections have biases (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// A transformer encoder block over `[steps, dim]`: self-attention and a
+    /// feed-forward network, each with a residual and a layer normalisation.
+    TransformerEncoder {
+        /// Layer name.
+        name: Option<String>,
+        /// Attention heads.
+        heads: usize,
+        /// Features per head (default `dim / heads`).
+        head_dim: Option<usize>,
+        /// Units of the feed-forward network's hidden layer.
+        ff: usize,
+        /// `"pre"` (default: the norms inside the residual branches) or `"post"`.
+        norm: Option<String>,
+        /// Each step attends only to itself and earlier steps.
+        #[serde(default)]
+        causal: bool,
+        /// The feed-forward activation (default `"gelu"`).
+        activation: Option<String>,
+        /// The layer normalisations' ε (default 1e-5).
+        epsilon: Option<f32>,
+        /// Initialiser of the projections and feed-forward weights.
+        #[serde(default)]
+        init: Init,
+    },
     /// `x + f(x)`: the block's layers must keep the shape.
     Residual {
         /// Layer name.
@@ -510,6 +569,10 @@ impl LayerSpec {
             Self::Lstm { .. } => "lstm",
             Self::Gru { .. } => "gru",
             Self::SimpleRnn { .. } => "simple_rnn",
+            Self::Embedding { .. } => "embedding",
+            Self::PositionalEncoding { .. } => "positional_encoding",
+            Self::MultiHeadAttention { .. } => "multi_head_attention",
+            Self::TransformerEncoder { .. } => "transformer_encoder",
             Self::Residual { .. } => "residual",
             Self::Branch { .. } => "branch",
         }
@@ -571,6 +634,10 @@ impl LayerSpec {
             | Self::Lstm { name, .. }
             | Self::Gru { name, .. }
             | Self::SimpleRnn { name, .. }
+            | Self::Embedding { name, .. }
+            | Self::PositionalEncoding { name }
+            | Self::MultiHeadAttention { name, .. }
+            | Self::TransformerEncoder { name, .. }
             | Self::Residual { name, .. }
             | Self::Branch { name, .. } => name.as_deref(),
         }

@@ -1,7 +1,9 @@
 //! The built layers, one file per family, and the spec → layer translation they share.
 
+pub mod attention;
 pub mod conv;
 pub mod dense;
+pub mod embedding;
 pub mod norm;
 pub mod pool;
 pub mod recurrent;
@@ -35,6 +37,21 @@ pub fn weight_grads(
         }
         _ => (grads.get_mut(w).map(Vec::as_mut_slice), None),
     }
+}
+
+/// The gradient slices of `N` distinct tensors, by index (each `None` where the index
+/// is `None`, or when the pass computes no parameter gradients).
+pub fn grads_of<const N: usize>(
+    grads: &mut [Vec<f32>],
+    ids: [Option<usize>; N],
+) -> [Option<&mut [f32]>; N] {
+    let mut out: [Option<&mut [f32]>; N] = [const { None }; N];
+    for (i, g) in grads.iter_mut().enumerate() {
+        if let Some(k) = ids.iter().position(|&id| id == Some(i)) {
+            out[k] = Some(g.as_mut_slice());
+        }
+    }
+    out
 }
 
 /// What an activation name in a spec means: `relu`, `relu6`, `leaky_relu[(α)]`,

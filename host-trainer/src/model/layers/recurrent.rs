@@ -221,7 +221,7 @@ impl Layer for Recurrent {
             bias: self.b.map(|b| params[b].data.as_slice()),
             recurrent_bias: None,
         };
-        let g = tensor_grads(grads, [Some(self.w), Some(self.u), self.b]);
+        let g = super::grads_of(grads, [Some(self.w), Some(self.u), self.b]);
         let [gw, gu, gb] = g;
         let wg = WeightGrads {
             input: gw,
@@ -255,16 +255,4 @@ impl Layer for Recurrent {
         }
         .map_err(err)
     }
-}
-
-/// The gradient slices of up to three distinct tensors (none when the pass computes no
-/// parameter gradients).
-fn tensor_grads(grads: &mut [Vec<f32>], ids: [Option<usize>; 3]) -> [Option<&mut [f32]>; 3] {
-    let mut out: [Option<&mut [f32]>; 3] = [None, None, None];
-    for (i, g) in grads.iter_mut().enumerate() {
-        if let Some(k) = ids.iter().position(|&id| id == Some(i)) {
-            out[k] = Some(g.as_mut_slice());
-        }
-    }
-    out
 }
