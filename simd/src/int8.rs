@@ -20,7 +20,12 @@
 //! `arch::scalar::dot_i8_offset` for why the order and width of the additions do not
 //! matter). The Arm DSP path takes offsets in [−32640, 32640] (every int8 zero point),
 //! four bytes per step; other offsets, and the last `len mod 4` elements or channels, go
-//! through the scalar reference.
+//! through the scalar reference. On 32-bit targets the scalar path itself is written for
+//! cores without SIMD (Cortex-M0/M3/M33 without DSP): [`Rows2`] prepares 16-bit lanes
+//! there too, [`dot_1x4`] adds each input's offset once for its four rows (not on
+//! Armv8.1-M, where LLVM's low-overhead loops favour the reference), and
+//! [`window_max`] keeps the maxima in registers; 64-bit hosts keep the loops LLVM
+//! vectorises.
 //! The Helium path (Cortex-M55/M85, `arch::arm_mve`) takes every offset: the GEMV and
 //! GEMM tiles read the raw rows (`VMLADAVA.S8`, with `x_offset·Σw` from `VADDVA.S8` of
 //! the weights, or folded into the caller's bias with [`row_sums`] and
@@ -87,14 +92,18 @@ pub fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> Result<[i32; 4]> {
 /// Two input rows of `k` elements (two output pixels' windows, two batch rows) with
 /// their offset, prepared once by [`Rows2::new`] for [`gemm_2xn`] against any number of
 /// weight rows: on the Arm DSP path their offset-extended 16-bit lanes (SXTAB16) are
-/// written once to caller scratch, so the inner loop only loads them. The path is chosen
+/// written once to caller scratch, so the inner loop only loads them; the scalar path of
+/// a 32-bit target (Cortex-M0/M3, or any core limited to scalar) writes the same lanes
+/// with plain code (offsets in [−32640, 32640]). The path is chosen
 /// when the rows are prepared (a later [`isa::set_limit`](crate::isa::set_limit) applies
 /// to the next `Rows2`); the results are the same bits either way.
 #[derive(Clone, Copy, Debug)]
 pub struct Rows2<'a> {
     x: [&'a [i8]; 2],
     x_offset: i32,
-    lanes: &'a [u32],
+    /// The prepared lanes of the Arm DSP path, of the scalar path (empty when the path
+    /// reads the rows).
+    lanes: (&'a [u32], &'a [u32]),
 }
 
 /// Words of scratch [`Rows2::new`] needs for rows of `k` elements: `k` rounded down to
@@ -109,6 +118,7 @@ impl<'a> Rows2<'a> {
     ///
     /// Errors: `LengthMismatch` when the rows differ in length; `BufferTooSmall` when
     /// `scratch` is too short.
+    #[inline]
     pub fn new(x: [&'a [i8]; 2], x_offset: i32, scratch: &'a mut [u32]) -> Result<Self> {
         check_len("int8::Rows2: x[1]", x[0].len(), x[1].len())?;
         check_capacity(

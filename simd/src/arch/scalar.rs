@@ -265,6 +265,160 @@ pub(crate) fn dot_1x4(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
     [a, b, c, d]
 }
 
+/// Prepares two input rows for [`gemm_2xn_lanes`] (the scalar path on 32-bit targets):
+/// per four elements `i..i+4` of `k`, four words of offset-added 16-bit lanes (low half
+/// first) `[x0[i], x0[i+2]]`, `[x0[i+1], x0[i+3]]`, `[x1[i], x1[i+2]]`,
+/// `[x1[i+1], x1[i+3]]` — the Arm DSP path's layout (`arm_dsp::expand_2`), so either path
+/// reads the other's. `x_offset` must lie in [`OFFSET_MIN`, `OFFSET_MAX`] (every sum then
+/// fits an `i16`; callers check); `buf` gets `4·⌊len/4⌋` words (callers size it).
+#[allow(dead_code)] // 64-bit targets prepare nothing (see `arch::expand_2`)
+#[inline(never)]
+pub(crate) fn expand_2(x: [&[i8]; 2], x_offset: i32, buf: &mut [u32]) {
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&x_offset));
+    let lane = |v: i8| i32::from(v).wrapping_add(x_offset) as u32 & 0xffff;
+    let pair = |lo: i8, hi: i8| lane(lo) | (lane(hi) << 16);
+    let [x0, x1] = x;
+    for ((l, a), b) in buf
+        .chunks_exact_mut(4)
+        .zip(x0.chunks_exact(4))
+        .zip(x1.chunks_exact(4))
+    {
+        l.copy_from_slice(&[
+            pair(a[0], a[2]),
+            pair(a[1], a[3]),
+            pair(b[0], b[2]),
+            pair(b[1], b[3]),
+        ]);
+    }
+}
+
+/// The low 16-bit lane of a prepared word, sign-extended.
+#[inline(always)]
+fn lo16(v: u32) -> i32 {
+    i32::from(v as u16 as i16)
+}
+
+/// The high 16-bit lane of a prepared word, sign-extended.
+#[inline(always)]
+fn hi16(v: u32) -> i32 {
+    i32::from((v >> 16) as u16 as i16)
+}
+
+/// `[x0·w, x1·w]` over the first `4·⌊min(lanes.len(), w.len())/4⌋` elements, from the
+/// rows prepared by [`expand_2`]: per four elements the four lane words and four weight
+/// bytes are loaded once for eight multiply-accumulates (each weight used twice),
+/// wrapping in `i32`.
+///
+/// Written for 32-bit cores without SIMD, one four-element step per iteration: on the
+/// Cortex-M4 17 instructions for 8 MACs, every operand in a register. The trip count
+/// goes through [`core::hint::black_box`] (the identity) so that LLVM cannot compute it
+/// and leaves the loop as written: runtime-unrolled two or four times (LLVM's Arm
+/// M-profile default), its scheduler ran the two accumulator chains one after the other,
+/// kept the shared weights live across both and spilled them (3.1 instructions per MAC).
+#[inline(always)]
+fn pass_2x1_lanes(lanes: &[u32], w: &[i8]) -> [i32; 2] {
+    let [mut a0, mut a1] = [0i32; 2];
+    let end = core::hint::black_box(4 * (lanes.len() / 4).min(w.len() / 4));
+    let mut at = 0usize;
+    while at != end {
+        debug_assert!(at + 4 <= lanes.len() && at + 4 <= w.len());
+        // SAFETY: `end` is a multiple of 4 (black_box returns its argument) and `at`
+        // steps by 4 from 0, so here `at + 4 ≤ end ≤ lanes.len(), w.len()`: both
+        // four-element reads lie in bounds, and the loop stops at `end`.
+        let (l, c) = unsafe {
+            (
+                &*lanes.as_ptr().add(at).cast::<[u32; 4]>(),
+                &*w.as_ptr().add(at).cast::<[i8; 4]>(),
+            )
+        };
+        // Row 0's elements i, i+1, i+2, i+3 (words 0 and 1), row 1's (words 2 and 3).
+        let x0 = [lo16(l[0]), lo16(l[1]), hi16(l[0]), hi16(l[1])];
+        let x1 = [lo16(l[2]), lo16(l[3]), hi16(l[2]), hi16(l[3])];
+        for t in 0..4 {
+            let c = i32::from(c[t]);
+            a0 = a0.wrapping_add(x0[t].wrapping_mul(c));
+            a1 = a1.wrapping_add(x1[t].wrapping_mul(c));
+        }
+        at = at.wrapping_add(4);
+    }
+    [a0, a1]
+}
+
+/// [`gemm_2xn`] from two rows prepared by [`expand_2`] (`lanes`, `4·⌊k/4⌋` words) and
+/// their last `k mod 4` elements (`tails`, raw, with `x_offset`): the same sums, bit for
+/// bit. Callers check the lengths (`w` is `out[0].len()` rows of `k`, `out[1]` as long
+/// as `out[0]`); rows that do not fit are skipped.
+#[allow(dead_code)] // 64-bit targets prepare nothing (see `arch::expand_2`)
+#[inline(never)]
+pub(crate) fn gemm_2xn_lanes(
+    lanes: &[u32],
+    tails: [&[i8]; 2],
+    x_offset: i32,
+    k: usize,
+    w: &[i8],
+    out: [&mut [i32]; 2],
+) {
+    let [out0, out1] = out;
+    debug_assert!(lanes.len() / 4 == k / 4);
+    if k == 0 {
+        out0.fill(0);
+        out1.fill(0);
+        return;
+    }
+    let head = (lanes.len() & !3).min(k);
+    let rows = w.chunks_exact(k);
+    for ((row, p), q) in rows.clone().zip(out0.iter_mut()).zip(out1.iter_mut()) {
+        [*p, *q] = pass_2x1_lanes(lanes, row.get(..head).unwrap_or(&[]));
+    }
+    // The last `k mod 4` elements: a second pass, so that the first keeps its registers.
+    if head < k {
+        for ((row, p), q) in rows.zip(out0).zip(out1) {
+            let t = row.get(head..).unwrap_or(&[]);
+            let (mut e, mut f) = (*p, *q);
+            for ((&u, &v), &c) in tails[0].iter().zip(tails[1]).zip(t) {
+                let c = i32::from(c);
+                e = e.wrapping_add(i32::from(u).wrapping_add(x_offset).wrapping_mul(c));
+                f = f.wrapping_add(i32::from(v).wrapping_add(x_offset).wrapping_mul(c));
+            }
+            (*p, *q) = (e, f);
+        }
+    }
+}
+
+/// [`dot_1x4`] for 32-bit targets: one element per iteration, its offset added once
+/// for the four rows (a load, an add, then four weight loads and four multiply-adds:
+/// every operand in a register). The trip count goes through `black_box` (the
+/// identity), as in [`pass_2x1_lanes`]: unrolled, LLVM spilled the row pointers (a
+/// fully connected layer 784 → 128 on the Cortex-M4: 4.4 instructions per MAC with two
+/// two-row passes, 3.6 with this).
+/// Callers check the lengths; any offset (every operation wraps in `i32`).
+#[allow(dead_code)] // used on 32-bit targets without Helium only
+#[inline(never)]
+pub(crate) fn dot_1x4_rows(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
+    let n = w.iter().fold(x.len(), |n, r| n.min(r.len()));
+    let mut acc = [0i32; 4];
+    // `at` steps by 2 up to `end = 2·n`, out of LLVM's sight. (Counting `black_box`'s
+    // result down instead kept its stack slot updated in the loop.)
+    let end = core::hint::black_box(2 * n);
+    let mut at = 0usize;
+    let (mut l, mut p) = (x.as_ptr(), w.map(<[i8]>::as_ptr));
+    while at != end {
+        // SAFETY: `at = 2·i` at element `i < n`: `l` and every `p[j]` point at element
+        // `i` of slices at least `n` long, so each read is in bounds and each pointer
+        // ends at most one past its slice.
+        unsafe {
+            let x = i32::from(*l).wrapping_add(x_offset);
+            l = l.add(1);
+            for (a, p) in acc.iter_mut().zip(&mut p) {
+                *a = a.wrapping_add(x.wrapping_mul(i32::from(**p)));
+                *p = p.add(1);
+            }
+        }
+        at = at.wrapping_add(2);
+    }
+    acc
+}
+
 /// `out[c] = Σ_{r,t} (x[r·xs.row_step + t·xs.col_step + c] + x_offset)·
 /// w[r·ws.row_step + t·ws.col_step + c]` for `c < out.len()`, `r < rows`, `t < cols`
 /// (the depthwise window: one tap per channel), wrapping in `i32`. Callers check that
@@ -290,7 +444,18 @@ pub(crate) fn depthwise(out: &mut [i32], x: &[i8], xs: Taps, x_offset: i32, w: &
 
 /// `out[c] = max_{r,t} x[r·row_step + t·col_step + c]` over at least one tap (callers
 /// check the bounds and that `rows·cols > 0`).
+#[cfg_attr(target_pointer_width = "32", allow(dead_code))] // there arch takes window_max_fit
 pub(crate) fn window_max(out: &mut [i8], x: &[i8], taps: Taps) {
+    // 32-bit targets: the maxima in registers over every tap, four channels at a time
+    // (the loop below reads and writes `out` per tap and channel, after a `memset`: max
+    // pooling 2×2 over 8 channels took 63 instructions per output on the Cortex-M4, 45
+    // with this). 64-bit hosts keep the loop below, which LLVM vectorises.
+    #[cfg(target_pointer_width = "32")]
+    if taps.rows > 0 && taps.cols > 0 && taps_fit(taps, out.len(), x.len()) {
+        // SAFETY: at least one tap, every tap's run in `x` (checked).
+        unsafe { window_max_fit(out, x, taps) };
+        return;
+    }
     out.fill(i8::MIN);
     let n = out.len();
     for r in 0..taps.rows {
@@ -303,6 +468,95 @@ pub(crate) fn window_max(out: &mut [i8], x: &[i8], taps: Taps) {
                 *o = (*o).max(v);
             }
         }
+    }
+}
+
+/// Whether every tap's run of `run` elements lies in a slice of `len` elements (the last
+/// tap ends furthest), with no overflow.
+#[allow(dead_code)] // used on 32-bit targets only
+fn taps_fit(taps: Taps, run: usize, len: usize) -> bool {
+    if taps.rows == 0 || taps.cols == 0 {
+        return true;
+    }
+    (taps.rows - 1)
+        .checked_mul(taps.row_step)
+        .and_then(|v| v.checked_add((taps.cols - 1).checked_mul(taps.col_step)?))
+        .and_then(|v| v.checked_add(run))
+        .is_some_and(|end| end <= len)
+}
+
+/// [`window_max`] for 32-bit targets: per block of four channels (then per channel) the
+/// first tap's values, then the maximum with each other tap, in registers; `out` is
+/// written once.
+///
+/// # Safety
+///
+/// At least one tap, and every tap's run of `out.len()` elements lies in `x` (as for
+/// `arch::window_max`; [`taps_fit`] checks it).
+#[allow(dead_code)] // used on 32-bit targets only
+pub(crate) unsafe fn window_max_fit(out: &mut [i8], x: &[i8], taps: Taps) {
+    debug_assert!(taps.rows > 0 && taps.cols > 0 && taps_fit(taps, out.len(), x.len()));
+    /// The `N` values of tap `at`.
+    ///
+    /// # Safety
+    ///
+    /// `at + N ≤ x.len()`.
+    #[inline(always)]
+    unsafe fn load<const N: usize>(x: &[i8], at: usize) -> [i32; N] {
+        debug_assert!(at + N <= x.len());
+        // SAFETY: in bounds by the caller's contract.
+        let v = unsafe { &*x.as_ptr().add(at).cast::<[i8; N]>() };
+        v.map(i32::from)
+    }
+    /// The maximum over every tap of the `N` channels from `c`.
+    ///
+    /// # Safety
+    ///
+    /// As for `window_max_fit`, with `c + N ≤ out.len()`.
+    #[inline(always)]
+    unsafe fn block<const N: usize>(x: &[i8], taps: Taps, c: usize) -> [i32; N] {
+        // Every tap read below starts at `c + r·row_step + t·col_step` with `r < rows`,
+        // `t < cols`: its `N` elements end at most where the last tap's run of
+        // `out.len() ≥ c + N` ends, inside `x` (the caller's contract).
+        // SAFETY: tap (0, 0), see above.
+        let mut m = unsafe { load::<N>(x, c) };
+        for r in 0..taps.rows {
+            let mut at = c + r * taps.row_step;
+            // Tap (0, 0) is already in; the count goes through `black_box` (the
+            // identity) so that LLVM keeps the loop as written (see `pass_2x1_lanes`).
+            let skip = usize::from(r == 0);
+            if skip == 1 {
+                at += taps.col_step;
+            }
+            let (end, mut t2) = (core::hint::black_box(2 * taps.cols), 2 * skip);
+            while t2 != end {
+                // SAFETY: tap (r, t) for `t = t2 / 2 < cols`, see above.
+                let v = unsafe { load::<N>(x, at) };
+                for (m, v) in m.iter_mut().zip(v) {
+                    *m = (*m).max(v);
+                }
+                at += taps.col_step;
+                t2 = t2.wrapping_add(2);
+            }
+        }
+        m
+    }
+    let mut quads = out.chunks_exact_mut(4);
+    let mut c = 0;
+    for o in quads.by_ref() {
+        // SAFETY: the caller's contract, `c + 4 ≤ out.len()`.
+        let m = unsafe { block::<4>(x, taps, c) };
+        for (o, m) in o.iter_mut().zip(m) {
+            // A maximum of i8 values: within i8.
+            *o = m as i8;
+        }
+        c += 4;
+    }
+    for o in quads.into_remainder() {
+        // SAFETY: the caller's contract, `c + 1 ≤ out.len()`.
+        let [m] = unsafe { block::<1>(x, taps, c) };
+        *o = m as i8;
+        c += 1;
     }
 }
 
@@ -445,4 +699,114 @@ pub(crate) fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> i
         let w = i64::from(w).wrapping_add(i64::from(w_offset));
         acc.wrapping_add(x.wrapping_mul(w))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    /// xorshift32 bytes.
+    fn bytes(seed: u32, n: usize) -> Vec<i8> {
+        let mut s = seed.max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 24) as u8 as i8
+            })
+            .collect()
+    }
+
+    /// `Σ (x[i] + o)·w[i]` in i64, truncated: the true sum mod 2^32.
+    fn naive(x: &[i8], o: i32, w: &[i8]) -> i32 {
+        x.iter()
+            .zip(w)
+            .map(|(&x, &w)| (i64::from(x) + i64::from(o)) * i64::from(w))
+            .fold(0i64, i64::wrapping_add) as i32
+    }
+
+    const LENS: [usize; 9] = [0, 1, 3, 4, 15, 16, 17, 64, 255];
+    /// Offsets the prepared lanes take (16-bit lanes), then every other kind.
+    const LANE_OFFSETS: [i32; 6] = [OFFSET_MIN, -128, 0, 1, 127, OFFSET_MAX];
+    const OFFSETS: [i32; 6] = [i32::MIN, -40_000, -32_641, 32_641, 40_000, i32::MAX];
+
+    #[test]
+    fn prepared_gemm_matches_naive() {
+        for k in LENS {
+            for o in LANE_OFFSETS {
+                for n in [0usize, 1, 2, 3, 5] {
+                    let seed = ((k * 31 + n) as u32).wrapping_add(o as u32);
+                    let (x0, x1) = (bytes(seed, k), bytes(seed ^ 0x5555, k));
+                    let w = bytes(seed ^ 0xaaaa, n * k);
+                    let mut buf = vec![0u32; 4 * (k / 4)];
+                    expand_2([&x0, &x1], o, &mut buf);
+                    let tails = [&x0[4 * (k / 4)..], &x1[4 * (k / 4)..]];
+                    let (mut a, mut b) = (vec![7i32; n], vec![7i32; n]);
+                    gemm_2xn_lanes(&buf, tails, o, k, &w, [&mut a, &mut b]);
+                    let (mut c, mut d) = (vec![7i32; n], vec![7i32; n]);
+                    gemm_2xn([&x0, &x1], o, k, &w, [&mut c, &mut d]);
+                    for j in 0..n {
+                        let row = &w[j * k..(j + 1) * k];
+                        assert_eq!(a[j], naive(&x0, o, row), "k {k} o {o} n {n} j {j}");
+                        assert_eq!(b[j], naive(&x1, o, row), "k {k} o {o} n {n} j {j}");
+                        assert_eq!((c[j], d[j]), (a[j], b[j]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_match_naive_for_every_offset() {
+        for k in LENS {
+            for o in LANE_OFFSETS.into_iter().chain(OFFSETS) {
+                let seed = k as u32 ^ o as u32;
+                let x = [bytes(seed, k), bytes(seed + 1, k)];
+                let w: Vec<Vec<i8>> = (0..4).map(|j| bytes(seed + 2 + j, k)).collect();
+                let want: Vec<i32> = w.iter().map(|w| naive(&x[0], o, w)).collect();
+                let got = dot_1x4(&x[0], o, [&w[0], &w[1], &w[2], &w[3]]);
+                assert_eq!(got.as_slice(), want.as_slice(), "k {k} o {o}");
+                let rows = dot_1x4_rows(&x[0], o, [&w[0], &w[1], &w[2], &w[3]]);
+                assert_eq!(rows.as_slice(), want.as_slice(), "k {k} o {o}");
+                assert_eq!(dot_1x2(&x[0], o, [&w[0], &w[1]]), [want[0], want[1]]);
+                let t = dot_2x2([&x[0], &x[1]], o, [&w[0], &w[1]]);
+                let want1 = [naive(&x[1], o, &w[0]), naive(&x[1], o, &w[1])];
+                assert_eq!(t, [want[0], want[1], want1[0], want1[1]], "k {k} o {o}");
+                assert_eq!(dot_i8_offset(&x[0], o, &w[0], 0), want[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn window_max_matches_naive() {
+        for n in [1usize, 3, 4, 5, 8, 17] {
+            for (rows, cols) in [(1, 1), (1, 3), (2, 2), (3, 3), (2, 5)] {
+                let (col_step, row_step) = (n + 1, (n + 1) * cols + 2);
+                let taps = Taps::new(rows, cols, row_step, col_step);
+                let x = bytes((n * 7 + rows * 3 + cols) as u32, row_step * rows + 3);
+                let mut want = vec![i8::MIN; n];
+                for r in 0..rows {
+                    for t in 0..cols {
+                        for (c, m) in want.iter_mut().enumerate() {
+                            *m = (*m).max(x[r * row_step + t * col_step + c]);
+                        }
+                    }
+                }
+                let mut got = vec![0i8; n];
+                window_max(&mut got, &x, taps);
+                assert_eq!(got, want, "n {n} rows {rows} cols {cols}");
+                assert!(taps_fit(taps, n, x.len()));
+                let mut fit = vec![0i8; n];
+                // SAFETY: at least one tap, every tap's run in `x` (asserted above).
+                unsafe { window_max_fit(&mut fit, &x, taps) };
+                assert_eq!(fit, want);
+            }
+        }
+        assert!(!taps_fit(Taps::new(2, 1, usize::MAX, 0), 1, 10));
+        assert!(!taps_fit(Taps::new(1, 2, 0, 9), 2, 10));
+        assert!(taps_fit(Taps::new(1, 2, 0, 8), 2, 10));
+    }
 }
