@@ -20,7 +20,7 @@ THREADS="${THREADS:-2}"
 EPOCHS="${EPOCHS:-10}"
 SEED="${SEED:-0}"
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-MODELS=(mlp cnn)
+MODELS=(${MODELS_LIST:-mlp cnn lstm})
 
 if [ ! -x /usr/bin/time ]; then
     echo "run.sh: /usr/bin/time (GNU time) is needed for peak RSS; install the 'time' package" >&2

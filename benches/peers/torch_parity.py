@@ -3,7 +3,7 @@
 prints one JSON line with its accuracy, per-epoch training time and peak memory, so
 benches/peers/run.sh can set mote's figures beside PyTorch's from the same run.
 
-    python3 benches/peers/torch_parity.py --model mlp|cnn [--epochs 10] [--seed 0]
+    python3 benches/peers/torch_parity.py --model mlp|cnn|lstm [--epochs 10] [--seed 0]
                                           [--threads 2] [--data data/mnist]
 
 Models (PyTorch default initialisation), Adam lr 1e-3, batch 64, cross-entropy,
@@ -11,6 +11,8 @@ training set reshuffled every epoch from --seed:
   mlp: Flatten, Linear(784,128), ReLU, Linear(128,64), ReLU, Linear(64,10)
   cnn: Conv2d(1,8,3), ReLU, MaxPool2d(2), Conv2d(8,16,3), ReLU, MaxPool2d(2),
        Flatten, Linear(16*5*5,10)
+  lstm: each image as 28 rows of 28 pixels, LSTM(28, 64, batch_first), the last
+        hidden state into Linear(64, 10)
 
 Only the training loop of each epoch is timed (shuffle, forward, backward, step); loading
 the data and evaluating are not. test_accuracy is a fraction in [0, 1]; peak_rss_mb is
@@ -78,6 +80,8 @@ def load_split(data, split):
 
 def build(model):
     """The parity model named `model`, with PyTorch's default initialisation."""
+    if model == "lstm":
+        return LastStep()
     if model == "mlp":
         return nn.Sequential(
             nn.Flatten(),
@@ -93,9 +97,22 @@ def build(model):
     )
 
 
+class LastStep(nn.Module):
+    """An LSTM over the image's rows whose last hidden state feeds a linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 64, batch_first=True)
+        self.out = nn.Linear(64, 10)
+
+    def forward(self, x):
+        seq, _ = self.lstm(x.reshape(x.shape[0], 28, 28))
+        return self.out(seq[:, -1])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=["mlp", "cnn"], required=True)
+    p.add_argument("--model", choices=["mlp", "cnn", "lstm"], required=True)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)

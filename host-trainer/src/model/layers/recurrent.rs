@@ -93,11 +93,14 @@ impl Recurrent {
             return Err(site.error("units must be at least 1"));
         }
         let g = cell.gates() * o.units;
+        // PyTorch draws every weight and bias of its recurrent layers from U(±1/√units).
+        let torch = o.init == Init::Torch;
+        let w_fans = if torch { (o.units, g) } else { (inputs, g) };
         let w = reg.tensor(
             &site,
             "weights",
             vec![g, inputs],
-            (inputs, g),
+            w_fans,
             o.init,
             o.penalties,
         )?;
@@ -109,13 +112,17 @@ impl Recurrent {
             o.recurrent_init,
             o.penalties,
         )?;
-        let b = o.bias.then(|| {
-            let b = reg.constant(&site, "bias", g, 0.0);
-            if let (Cell::Lstm { .. }, true) = (cell, o.unit_forget_bias) {
-                reg.params[b].data[o.units..2 * o.units].fill(1.0);
+        let b = match (o.bias, torch) {
+            (false, _) => None,
+            (true, true) => {
+                let fans = (o.units, g);
+                Some(reg.tensor(&site, "bias", vec![g], fans, o.init, (0.0, 0.0))?)
             }
-            b
-        });
+            (true, false) => Some(reg.constant(&site, "bias", g, 0.0)),
+        };
+        if let (Some(b), Cell::Lstm { .. }, true) = (b, cell, o.unit_forget_bias) {
+            reg.params[b].data[o.units..2 * o.units].fill(1.0);
+        }
         Ok(Self {
             out: if o.return_sequences {
                 vec![steps, o.units]
