@@ -5,8 +5,9 @@
 //! Cortex-M55: FPU, DSP and Helium), each kernel of [`KERNELS`] runs [`CASES`] generated
 //! cases twice — with the paths capped at [`Isa::Scalar`] and at the path under test
 //! ([`isa::set_limit`]) — and the two answers must agree: bit for bit for the integer
-//! kernels and the square root, within the documented tolerance for the f32 dot product
-//! and GEMM (fused multiply-adds; see `simd/src/arch/arm_fpu.rs` and `arm_mve.rs`). The
+//! kernels, the square root and the f32 bias + activation maps (NaN for NaN), within the
+//! documented tolerance for the f32 dot product, GEMM and `axpy` (fused multiply-adds;
+//! see `simd/src/arch/arm_fpu.rs`, `arm_mve.rs` and `mote_simd::map`). The
 //! cases come from a seeded xorshift generator: the lengths 0, 1, 3, 15, 16, 17 and 255
 //! first, then random ones; slices starting 0 to 3 elements into their buffers
 //! (unaligned for the vector loads); uniform, extreme (−128/127) and constant bytes;
@@ -17,8 +18,9 @@
 //!
 //! Then it counts instructions (SysTick under QEMU's `-icount`, see
 //! [`mote_board::Stopwatch`]) for the int8 dot product with offsets over 784 and 400
-//! elements and the f32 GEMM 32×32×32 on every path (and once as a naive triple loop, the
-//! baseline), and logs them per MAC.
+//! elements, the f32 GEMM 32×32×32 (and once as a naive triple loop, the baseline) and
+//! the f32 maps (`axpy` over 784 floats, `bias_act` with ReLU6 over 8 rows of 98) on
+//! every path, and logs them per MAC or element.
 //!
 //! Ends with `simd-check: PASS` (exit 0) or `simd-check: FAIL` with the counts (exit 1).
 //! Adding a kernel to the check is one function and one line of [`KERNELS`].
@@ -43,6 +45,7 @@ use mote_simd::int8::{
     rows2_scratch_len, window_max, window_max_run, window_sum,
 };
 use mote_simd::isa::{self, Isa};
+use mote_simd::map::{Act, act_in_place, axpy, bias_act};
 use mote_simd::math::sqrt_in_place;
 use mote_simd::requant::{
     ChannelMultipliers, requantize_i8, requantize_i8_channels, requantize_i8_prepared2,
@@ -138,6 +141,14 @@ const KERNELS: &[Kernel] = &[
     Kernel {
         name: "int8::window_sum",
         check: check_window_sum,
+    },
+    Kernel {
+        name: "map::axpy",
+        check: check_axpy,
+    },
+    Kernel {
+        name: "map::bias_act",
+        check: check_bias_act,
     },
 ];
 
@@ -1105,6 +1116,139 @@ fn check_gemm_2xn_raw(c: &mut Case<'_>) -> bool {
 /// textbook triple loop (one dot product per element of `C`, `k` innermost), as LLVM
 /// compiles it for the target (no tiling, no packing, no dispatch).
 #[inline(never)]
+fn check_axpy(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let (mut xb, mut yb) = ([0f32; MAX_LEN + PAD], [0f32; MAX_LEN + PAD]);
+    c.floats(&mut xb);
+    c.floats(&mut yb);
+    let alpha = c.rng.unit() * 4.0;
+    let (s, t) = (c.start(), c.start());
+    let x = &xb[s..s + n];
+    let (mut want, mut got) = ([0f32; MAX_LEN], [0f32; MAX_LEN]);
+    want[..n].copy_from_slice(&yb[t..t + n]);
+    got[..n].copy_from_slice(&yb[t..t + n]);
+    let ok_w = on(Isa::Scalar, || axpy(alpha, x, &mut want[..n])).is_ok();
+    let ok_g = on(c.path, || axpy(alpha, x, &mut got[..n])).is_ok();
+    // Fused against rounded product: within u·(2·|y + αx| + (1 + u)·|αx|), u = 2^−24
+    // (see `map::axpy`), bounded here through the scalar result.
+    let u = f32::EPSILON / 2.0;
+    let bad = got[..n]
+        .iter()
+        .zip(&want[..n])
+        .zip(x)
+        .position(|((&g, &w), &xi)| {
+            let p = (alpha * xi).abs();
+            (g - w).abs() > u * (2.0 * w.abs() + 3.0 * p) + 1e-30
+        });
+    let ok = ok_w && ok_g && bad.is_none();
+    if !ok && c.log {
+        let at = bad.unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: len {=usize}, alpha {=f32}: element {=usize}: got {=f32} want {=f32}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            n,
+            alpha,
+            at,
+            got.get(at).copied().unwrap_or(0.0),
+            want.get(at).copied().unwrap_or(0.0)
+        );
+    }
+    ok
+}
+
+/// Rows of the bias + activation cases (each of the case's length, up to 900 floats).
+const MAP_ROWS: usize = 3;
+
+fn check_bias_act(c: &mut Case<'_>) -> bool {
+    let n = c.len();
+    let rows = if n > 0 {
+        1 + c.rng.below(MAP_ROWS as u32) as usize
+    } else {
+        1
+    };
+    let (mut yb, mut bb) = ([0f32; MAP_ROWS * MAX_LEN + PAD], [0f32; MAX_LEN + PAD]);
+    c.floats(&mut yb);
+    c.floats(&mut bb);
+    // Some edge values: ±0, ±∞, NaN, and the bounds of the clamps below.
+    const EDGES: [f32; 7] = [
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        6.0,
+        -0.5,
+    ];
+    for _ in 0..c.rng.below(8) {
+        let at = c.rng.below(yb.len() as u32) as usize;
+        if let Some(v) = yb.get_mut(at) {
+            *v = c.rng.pick(&EDGES, 0.0);
+        }
+    }
+    let act = match c.rng.below(5) {
+        0 => Act::Identity,
+        1 => Act::Relu,
+        2 => Act::RELU6,
+        3 => Act::Clamp {
+            lo: -0.5,
+            hi: c.rng.unit().abs(),
+        },
+        _ => Act::LeakyRelu {
+            slope: c.rng.unit(),
+        },
+    };
+    let with_bias = c.rng.below(4) != 0;
+    let (s, t) = (c.start(), c.start());
+    let len = rows * n;
+    let bias = &bb[t..t + n];
+    let (mut want, mut got) = ([0f32; MAP_ROWS * MAX_LEN], [0f32; MAP_ROWS * MAX_LEN]);
+    want[..len].copy_from_slice(&yb[s..s + len]);
+    got[..len].copy_from_slice(&yb[s..s + len]);
+    let run = |y: &mut [f32]| {
+        if with_bias && n > 0 {
+            bias_act(y, bias, act)
+        } else {
+            act_in_place(y, act)
+        }
+    };
+    let ok_w = on(Isa::Scalar, || run(&mut want[..len])).is_ok();
+    let ok_g = on(c.path, || run(&mut got[..len])).is_ok();
+    // Exact; NaN for NaN (payloads may differ); 1e-30 for a flushed subnormal.
+    let same = |g: f32, w: f32| {
+        g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-30
+    };
+    let bad = got[..len]
+        .iter()
+        .zip(&want[..len])
+        .position(|(&g, &w)| !same(g, w));
+    let ok = ok_w && ok_g && bad.is_none();
+    if !ok && c.log {
+        let at = bad.unwrap_or(0);
+        defmt::error!(
+            "simd-check: {=str} on {=str}, case {=u32}: {=usize} × {=usize}, bias {=bool}, {=str}: element {=usize} of {=f32}: got {=f32} want {=f32}",
+            c.kernel,
+            c.path.name(),
+            c.index,
+            rows,
+            n,
+            with_bias,
+            match act {
+                Act::Identity => "identity",
+                Act::Relu => "relu",
+                Act::Clamp { .. } => "clamp",
+                Act::LeakyRelu { .. } => "leaky relu",
+            },
+            at,
+            yb.get(s + at).copied().unwrap_or(0.0),
+            got.get(at).copied().unwrap_or(0.0),
+            want.get(at).copied().unwrap_or(0.0)
+        );
+    }
+    ok
+}
+
 fn naive_sgemm(a: &[f32; 32 * 32], b: &[f32; 32 * 32], c: &mut [f32; 32 * 32]) {
     for i in 0..32 {
         for j in 0..32 {
@@ -1229,6 +1373,26 @@ fn bench(watch: &Stopwatch) {
             path.name(),
             i,
             i as f32 / 32768.0
+        );
+        // The f32 maps over 784 floats (`a`, then `b` as 8 rows of a 98-float bias).
+        let i = count(16, &mut || {
+            black_box(axpy(0.5, black_box(&b[..784]), black_box(&mut a[..784])).ok());
+        });
+        defmt::info!(
+            "bench {=str}: axpy 784: {=u32} instructions ({=f32} per element)",
+            path.name(),
+            i,
+            i as f32 / 784.0
+        );
+        let i = count(16, &mut || {
+            let act = Act::RELU6;
+            black_box(bias_act(black_box(&mut a[..784]), black_box(&b[..98]), act).ok());
+        });
+        defmt::info!(
+            "bench {=str}: bias_act relu6 8 x 98: {=u32} instructions ({=f32} per element)",
+            path.name(),
+            i,
+            i as f32 / 784.0
         );
     }
     isa::clear_limit();

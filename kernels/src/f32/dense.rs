@@ -10,8 +10,9 @@
 //! | bias | `[outputs]` | `outputs` |
 //! | output | `[batch][outputs]` | `batch·outputs` |
 //!
-//! Forward is one GEMM `Y = X·Wᵀ` (a matrix–vector product of dot products for batch
-//! 1); backward is `dX += dY·W` and `dW += dYᵀ·X`, plus column sums of `dY` for the
+//! Forward is one GEMM `Y = X·Wᵀ`, then the bias added to every row
+//! ([`mote_simd::map::bias_act`]; for batch 1, one dot product per output plus its
+//! bias); backward is `dX += dY·W` and `dW += dYᵀ·X`, plus column sums of `dY` for the
 //! bias. No scratch. Exactness: f32, the summation order of
 //! [`mote_simd::gemm::sgemm`].
 
@@ -19,6 +20,7 @@ use mote_core::error::{check_len, check_nonzero};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::dot::sdot;
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::map::{Act, bias_act};
 
 /// Parameters of a dense layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,22 +113,17 @@ pub fn forward(
     if batch == 1 {
         return forward_sample(input, weights, bias, output);
     }
-    let beta = match bias {
-        Some(b) => {
-            for row in output.chunks_exact_mut(outputs) {
-                row.iter_mut().zip(b).for_each(|(y, &b)| *y = b);
-            }
-            1.0
-        }
-        None => 0.0,
-    };
     sgemm(
         1.0,
         MatRef::row_major(input, batch, inputs)?,
         MatRef::row_major(weights, outputs, inputs)?.t(),
-        beta,
-        MatMut::row_major(output, batch, outputs)?,
-    )
+        0.0,
+        MatMut::row_major(&mut *output, batch, outputs)?,
+    )?;
+    match bias {
+        Some(b) => bias_act(output, b, Act::Identity),
+        None => Ok(()),
+    }
 }
 
 /// Forward pass for one sample: `output[o] = bias[o] + weights[o]·input`, one dot

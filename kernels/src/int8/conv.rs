@@ -21,9 +21,10 @@
 //! | output | NHWC `[batch][out_h][out_w][out_c]` | [`Params::output_len`] |
 //!
 //! No scratch (the kernel's working buffers, about 8 KiB, are on the stack). With one
-//! group and symmetric weights (zero point 0), output pixels go in pairs whose windows lie
-//! wholly inside the input: both windows are gathered into contiguous columns, prepared
-//! once ([`mote_simd::int8::Rows2`]) and run against every output channel two at a time
+//! group and symmetric weights (zero point 0), output pixels go in pairs: both windows
+//! are gathered into contiguous columns ([`mote_simd::im2col`], shared with the f32
+//! convolution; taps in the padding filled with the input zero point, so that they add
+//! nothing) unless they already are runs of the input, prepared once ([`mote_simd::int8::Rows2`]) and run against every output channel two at a time
 //! ([`mote_simd::int8::gemm_2xn`], a 2 × 2 register tile: on the Arm DSP path 21
 //! instructions per 16 MACs), then requantised 64 channels at a time, both pixels per
 //! call. On Helium the input offset's term `x_offset·Σw` is folded into the bias once per
@@ -39,6 +40,7 @@ pub use crate::int8::dense::Quant;
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::padding::{Window, conv_output};
 use mote_core::{Error, ErrorKind, Result};
+use mote_simd::im2col::Im2col;
 use mote_simd::int8::{Rows2, rows2_scratch_len};
 
 /// The same parameters as the f32 convolution: one description of a convolution's
@@ -223,10 +225,11 @@ const WINDOW_MAX: usize = 512;
 use crate::int8::dense::{BLOCK, Block, FOLD_MAX, Stage, fold_offset, rows_against_weights};
 
 /// The int8 convolution for one group and symmetric weights (zero point 0): output
-/// pixels in pairs whose windows lie wholly inside the input, two pixels × two output
-/// channels per [`mote_simd::int8::dot_2x2`] (each window gathered once into a
-/// contiguous column, unless it already is one, and reused for every output channel);
-/// other pixels through [`pixel`]. The same int32 sums (mod 2^32) as [`conv_core`], so
+/// pixels in pairs, two pixels × two output channels per tile (each window gathered once
+/// into a contiguous column by [`mote_simd::im2col::im2col`], padding as the input zero
+/// point, unless it already is one, and reused for every output channel); windows of
+/// more than [`WINDOW_MAX`] bytes that are not runs of the input, and the last pixel of
+/// an odd count, through [`pixel`]. The same int32 sums (mod 2^32) as [`conv_core`], so
 /// bit-exact with it. Lengths must have been checked. Never inlined: its stack buffers
 /// (about 3.5 KiB, see [`WINDOW_MAX`]) are then only reserved on this path.
 #[inline(never)]
@@ -287,7 +290,10 @@ fn tiles_with<const FOLD: bool>(
     let rows_contiguous = ww.dilation == 1;
     // The whole window is one run of the image: one row of taps, or full image rows.
     let window_contiguous = rows_contiguous && (kh == 1 || (kw == g.in_w && wh.dilation == 1));
-    let gather = rows_contiguous && (window_contiguous || k <= WINDOW_MAX);
+    // Windows up to WINDOW_MAX bytes are gathered (any stride, dilation or padding: the
+    // padding filled with the input zero point, so that x + x_offset = 0 there and the
+    // tap adds nothing, as the per-pixel loop's skipped taps).
+    let gathered = k <= WINDOW_MAX;
     let inside = |oy: usize, ox: usize| {
         let (y0, x0) = (oy * wh.stride, ox * ww.stride);
         y0 >= g.pad_top
@@ -295,7 +301,17 @@ fn tiles_with<const FOLD: bool>(
             && y0 + (kh - 1) * wh.dilation - g.pad_top < g.in_h
             && x0 + (kw - 1) * ww.dilation - g.pad_left < g.in_w
     };
-    let mut cols = [[0i8; WINDOW_MAX]; 2];
+    // Validated once (it cannot fail on a validated convolution; if it did, every
+    // pixel would take the per-pixel loop).
+    let im2col = Im2col::new([g.in_h, g.in_w, g.in_c], [g.out_h, g.out_w], [kh, kw])
+        .with_stride([wh.stride, ww.stride])
+        .with_dilation([wh.dilation, ww.dilation])
+        .with_pad([g.pad_top, g.pad_left])
+        .plan();
+    let gathered = gathered && im2col.is_ok();
+    // The caller checked the zero point against the i8 range.
+    let pad = quant.input_zero_point as i8;
+    let mut cols = [0i8; 2 * WINDOW_MAX];
     let mut lanes = [0u32; rows2_scratch_len(WINDOW_MAX)];
     let mut sums = [[0i32; BLOCK]; 2];
     let mut block = Block::<BLOCK>::new();
@@ -316,8 +332,11 @@ fn tiles_with<const FOLD: bool>(
         while p < pixels {
             let (oy, ox) = (p / g.out_w, p % g.out_w);
             let q = p + 1;
-            let pair = gather && q < pixels && inside(oy, ox) && inside(q / g.out_w, q % g.out_w);
-            if !pair {
+            let direct = window_contiguous
+                && q < pixels
+                && inside(oy, ox)
+                && inside(q / g.out_w, q % g.out_w);
+            if !(direct || gathered && q < pixels) {
                 if let Some(y_row) = out.get_mut(p * g.out_c..q * g.out_c) {
                     pixel(
                         g,
@@ -334,20 +353,20 @@ fn tiles_with<const FOLD: bool>(
                 continue;
             }
             // The two windows as contiguous columns of k bytes: runs of the image, or
-            // their rows gathered into `cols`.
-            let start = |oy: usize, ox: usize| {
-                let iy0 = oy * wh.stride - g.pad_top;
-                let ix0 = ox * ww.stride - g.pad_left;
-                (iy0 * g.in_w + ix0) * g.in_c
+            // gathered side by side into `cols` (row by row when both lie inside the
+            // image, else through the im2col plan, which fills the padding).
+            let at = |oy: usize, ox: usize| {
+                ((oy * wh.stride - g.pad_top) * g.in_w + ox * ww.stride - g.pad_left) * g.in_c
             };
-            let (a0, a1) = (start(oy, ox), start(q / g.out_w, q % g.out_w));
-            let [col0, col1] = &mut cols;
-            let (c0, c1): (&[i8], &[i8]) = if window_contiguous {
+            let (c0, c1): (&[i8], &[i8]) = if direct {
+                let (a0, a1) = (at(oy, ox), at(q / g.out_w, q % g.out_w));
                 (
                     image.get(a0..a0 + k).unwrap_or(&[]),
                     image.get(a1..a1 + k).unwrap_or(&[]),
                 )
-            } else {
+            } else if rows_contiguous && inside(oy, ox) && inside(q / g.out_w, q % g.out_w) {
+                let (a0, a1) = (at(oy, ox), at(q / g.out_w, q % g.out_w));
+                let (col0, col1) = cols.split_at_mut(WINDOW_MAX);
                 let (run, stride) = (kw * g.in_c, wh.dilation * g.in_w * g.in_c);
                 for (col, at) in [(&mut *col0, a0), (&mut *col1, a1)] {
                     let src = image.get(at..).unwrap_or(&[]);
@@ -356,6 +375,17 @@ fn tiles_with<const FOLD: bool>(
                     }
                 }
                 (col0.get(..k).unwrap_or(&[]), col1.get(..k).unwrap_or(&[]))
+            } else {
+                let Some(both) = cols.get_mut(..2 * k) else {
+                    return;
+                };
+                if !im2col
+                    .as_ref()
+                    .is_ok_and(|plan| plan.write(image, pad, p, both).is_ok())
+                {
+                    return;
+                }
+                both.split_at(k)
             };
             let Some(ys) = out.get_mut(p * g.out_c..(p + 2) * g.out_c) else {
                 return;
@@ -478,6 +508,69 @@ mod tests {
         let mut y = [0i8; 4];
         forward(&p, &q, &[1; 4], &[1; 9], None, &mut y).unwrap();
         assert_eq!(y, [2; 4]);
+    }
+
+    /// The paired tiles (windows gathered by im2col, padding as the zero point) give the
+    /// bytes of the per-pixel loop, which skips padded taps: strides, dilations,
+    /// paddings, odd pixel counts, batch 2, window sizes either side of `WINDOW_MAX`.
+    #[test]
+    fn tiles_match_the_per_pixel_loop() {
+        use mote_core::padding::{Padding, Window};
+        let mut seed = 0x2545_f491u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        let m = [QuantizedMultiplier::from_real(0.0071).unwrap()];
+        let explicit = Padding::Explicit {
+            before: 2,
+            after: 1,
+        };
+        let shapes = [
+            // (in_h, in_w, in_c, out_c, kh, kw, stride, dilation, padding)
+            (5, 6, 3, 5, 3, 3, (1, 1), (1, 1), Padding::Same),
+            (7, 5, 4, 3, 3, 2, (2, 1), (1, 2), explicit),
+            (6, 7, 2, 4, 2, 3, (1, 2), (2, 1), Padding::Same),
+            (4, 4, 1, 2, 3, 3, (1, 1), (2, 2), explicit),
+            (5, 5, 8, 3, 5, 5, (1, 1), (1, 1), Padding::Same), // k = 200
+            (6, 6, 24, 2, 5, 5, (2, 2), (1, 1), Padding::Same), // k = 600 > WINDOW_MAX
+            (3, 9, 5, 3, 1, 3, (1, 3), (1, 1), Padding::Valid),
+        ];
+        let mut x = [0i8; 2 * 7 * 7 * 24];
+        let mut w = [0i8; 5 * 5 * 5 * 24];
+        let (mut got, mut want) = ([0i8; 2 * 49 * 5], [0i8; 2 * 49 * 5]);
+        for (in_h, in_w, in_c, out_c, kh, kw, (sh, sw), (dh, dw), padding) in shapes {
+            for izp in [-128, 3, 127] {
+                let p =
+                    Params::new(2, in_h, in_w, in_c, out_c, kh, kw).with_paddings(padding, padding);
+                let p = Params {
+                    window_h: Window::new(kh, sh).dilated(dh),
+                    window_w: Window::new(kw, sw).dilated(dw),
+                    ..p
+                };
+                let g = geometry(&p).unwrap();
+                let (x, w) = (&mut x[..g.input_len], &mut w[..g.weights_len]);
+                x.iter_mut().for_each(|v| *v = next() as i8);
+                w.iter_mut().for_each(|v| *v = next() as i8);
+                let bias: [i32; 5] = core::array::from_fn(|_| next() as i32 >> 18);
+                let bias = &bias[..out_c];
+                let q = Quant::new(izp, 0, -5, &m, -128, 127);
+                let (got, want) = (&mut got[..g.output_len], &mut want[..g.output_len]);
+                forward(&p, &q, x, w, Some(bias), got).unwrap();
+                let finish = |o: usize, sum: i64| {
+                    let acc = (sum as i32).wrapping_add(bias[o]);
+                    q.finish(crate::int8::dense::requant(
+                        q.multiplier(o),
+                        acc,
+                        q.rounding,
+                    )) as i8
+                };
+                conv_core(&g, &q, x, w, want, finish);
+                assert_eq!(got, want, "{p:?} zero point {izp}");
+            }
+        }
     }
 
     #[test]

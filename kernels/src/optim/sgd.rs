@@ -10,9 +10,16 @@
 //! ```
 //!
 //! State: the momentum buffer `b`, `n` values when `momentum ≠ 0`, none otherwise.
+//!
+//! Plain SGD without weight decay, and classical momentum (after the buffer update),
+//! apply the step `p ← p − lr·d` as one [`mote_simd::map::axpy`]: the scalar path's
+//! `p + fl(−lr·d)` is the loop's `p − fl(lr·d)` bit for bit; the SIMD paths' fused
+//! multiply-add differs from it by at most the rounding of `lr·d` and of the sum (see
+//! `axpy`). Nesterov momentum and plain SGD with weight decay keep the scalar loop.
 
 use super::{Names, check_range, check_step_args};
 use mote_core::{Error, ErrorKind, Result};
+use mote_simd::map::axpy;
 
 /// SGD hyper-parameters; `Default` is PyTorch's (plain SGD).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +92,9 @@ pub fn step(
     check_step_args(at, lr, t, params, grads, state, len)?;
     let wd = p.weight_decay;
     if p.momentum == 0.0 {
+        if wd == 0.0 {
+            return axpy(-lr, grads, params);
+        }
         for (w, &g) in params.iter_mut().zip(grads) {
             let d = g + wd * *w;
             *w -= lr * d;
@@ -94,6 +104,15 @@ pub fn step(
     let mu = p.momentum;
     let take = 1.0 - p.dampening;
     let first = t == 1;
+    if !p.nesterov {
+        // Classical momentum: the buffer is the step, so update it first (from the
+        // parameters before the step), then `p ← p − lr·b` in one pass.
+        for ((&w, &g), b) in params.iter().zip(grads).zip(state.iter_mut()) {
+            let d = g + wd * w;
+            *b = if first { d } else { mu * *b + take * d };
+        }
+        return axpy(-lr, state, params);
+    }
     for ((w, &g), b) in params.iter_mut().zip(grads).zip(state.iter_mut()) {
         let d = g + wd * *w;
         *b = if first { d } else { mu * *b + take * d };

@@ -37,11 +37,13 @@
 //! scalar reference; the SDOT kernels hand their last `len mod 16` to the NEON ones.
 
 use super::scalar::{self, Update};
+use crate::map::Act;
 use core::arch::aarch64::{
-    float32x4_t, int16x8_t, int32x4_t, vaddq_f32, vaddq_s16, vaddq_s32, vaddvq_s32, vdupq_n_f32,
-    vdupq_n_s16, vdupq_n_s32, vfmaq_f32, vfmaq_n_f32, vget_low_s8, vget_low_s16, vld1_s8,
-    vld1q_f32, vld1q_s8, vmlal_high_s16, vmlal_s16, vmovl_high_s8, vmovl_s8, vmull_high_s8,
-    vmull_s8, vmulq_n_f32, vpadalq_s16, vsqrtq_f32, vst1q_f32,
+    float32x4_t, int16x8_t, int32x4_t, vaddq_f32, vaddq_s16, vaddq_s32, vaddvq_s32, vbslq_f32,
+    vcgtq_f32, vcltq_f32, vdupq_n_f32, vdupq_n_s16, vdupq_n_s32, vfmaq_f32, vfmaq_n_f32,
+    vget_low_s8, vget_low_s16, vld1_s8, vld1q_f32, vld1q_s8, vmaxnmq_f32, vmlal_high_s16,
+    vmlal_s16, vmovl_high_s8, vmovl_s8, vmull_high_s8, vmull_s8, vmulq_n_f32, vpadalq_s16,
+    vsqrtq_f32, vst1q_f32,
 };
 #[cfg(target_feature = "dotprod")]
 use core::arch::{
@@ -389,6 +391,117 @@ pub(crate) fn dot_i8_offset_dotprod(x: &[i8], x_offset: i32, w: &[i8], w_offset:
         scalar::dot_i8_offset(xr, x_offset, wr, w_offset)
     };
     body.wrapping_add(rest)
+}
+
+// ---------------------------------------------------------------------------------------
+// f32 vector maps: `axpy` and the bias + activation epilogue (`crate::map`).
+// ---------------------------------------------------------------------------------------
+
+/// The activation on four lanes, the same bits as
+/// [`scalar::act_one`](super::scalar::act_one): FMAXNM against `+0` is `v > 0 ? v : +0`
+/// (NaN gives the number, and `+0` wins over `−0`); the clamp and the leaky ReLU are
+/// compares and selects (FCMGT, BSL), which keep a NaN as the scalar path does.
+#[target_feature(enable = "neon")]
+#[inline]
+fn act4(act: Act, v: float32x4_t) -> float32x4_t {
+    match act {
+        Act::Identity => v,
+        Act::Relu => vmaxnmq_f32(v, vdupq_n_f32(0.0)),
+        Act::Clamp { lo, hi } => {
+            let (lo, hi) = (vdupq_n_f32(lo), vdupq_n_f32(hi));
+            let t = vbslq_f32(vcgtq_f32(lo, v), lo, v);
+            vbslq_f32(vcltq_f32(hi, t), hi, t)
+        }
+        Act::LeakyRelu { slope } => {
+            vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0.0)), v, vmulq_n_f32(v, slope))
+        }
+    }
+}
+
+/// `y ← act(y + bias)` over one row (`bias` as long as `y`), or `act(y)` without one;
+/// the last `len mod 4` through a zero-padded copy, so they get the lanes' bits.
+#[target_feature(enable = "neon")]
+#[inline]
+fn act_row(y: &mut [f32], bias: Option<&[f32]>, act: Act) {
+    let n = match bias {
+        Some(b) => y.len().min(b.len()),
+        None => y.len(),
+    };
+    let body = n - n % 4;
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 4 ≤ body ≤ the length of `y` and of `bias`.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            let mut v = vld1q_f32(p);
+            if let Some(b) = bias {
+                v = vaddq_f32(v, vld1q_f32(b.as_ptr().add(i)));
+            }
+            vst1q_f32(p, act4(act, v));
+        }
+        i += 4;
+    }
+    if body < n {
+        let r = n - body;
+        let (mut ty, mut tb) = ([0.0f32; 4], [0.0f32; 4]);
+        ty[..r].copy_from_slice(&y[body..n]);
+        // SAFETY: `ty` and `tb` hold 4 floats each.
+        unsafe {
+            let mut v = vld1q_f32(ty.as_ptr());
+            if let Some(b) = bias {
+                tb[..r].copy_from_slice(&b[body..n]);
+                v = vaddq_f32(v, vld1q_f32(tb.as_ptr()));
+            }
+            vst1q_f32(ty.as_mut_ptr(), act4(act, v));
+        }
+        y[body..n].copy_from_slice(&ty[..r]);
+    }
+}
+
+/// The NEON version of [`scalar::bias_act`](super::scalar::bias_act): the same bits.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(crate) fn bias_act(y: &mut [f32], bias: &[f32], act: Act) {
+    if bias.is_empty() {
+        act_row(y, None, act);
+        return;
+    }
+    for row in y.chunks_exact_mut(bias.len()) {
+        act_row(row, Some(bias), act);
+    }
+}
+
+/// `y[i] ← fl(y[i] + α·x[i])` with FMLA, four at a time (the tail through a
+/// zero-padded copy): the AVX2 path's bits.
+#[target_feature(enable = "neon")]
+#[inline]
+pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let body = n - n % 4;
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 4 ≤ body ≤ the length of both slices.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            vst1q_f32(
+                p,
+                vfmaq_n_f32(vld1q_f32(p), vld1q_f32(x.as_ptr().add(i)), alpha),
+            );
+        }
+        i += 4;
+    }
+    if body < n {
+        let r = n - body;
+        let (mut tx, mut ty) = ([0.0f32; 4], [0.0f32; 4]);
+        tx[..r].copy_from_slice(&x[body..n]);
+        ty[..r].copy_from_slice(&y[body..n]);
+        // SAFETY: `tx` and `ty` hold 4 floats each.
+        unsafe {
+            let v = vfmaq_n_f32(vld1q_f32(ty.as_ptr()), vld1q_f32(tx.as_ptr()), alpha);
+            vst1q_f32(ty.as_mut_ptr(), v);
+        }
+        y[body..n].copy_from_slice(&ty[..r]);
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! - `dot_i8`, `dot_i8_offset`: the int8 dot products with a wrapping i32 accumulator
 //!   (exact: every path returns the true sum mod 2^32);
 //! - `requantize_i8`: int32 accumulators to int8 (TFLite's multiplier, zero point,
-//!   clamp; exact on every path).
+//!   clamp; exact on every path);
+//! - `axpy`, `bias_act`: the f32 maps of [`map`](crate::map) (`y ← y + α·x`, fused on
+//!   the vector paths; `y ← act(y + bias)`, the same bits on every path).
 //!
 //! The functions below are the dispatch point: each tries the paths from the highest
 //! rung down and takes the first that is compiled, allowed by [`isa`](crate::isa) (its
@@ -20,10 +22,10 @@
 //! | path | module | chosen | kernels |
 //! |---|---|---|---|
 //! | x86-64 AVX-512 | `x86_avx512` | at run time (CPUID, cached), off bare metal | `tile` (W 32) |
-//! | x86-64 AVX2 + FMA | `x86_avx2` | at run time (CPUID, cached), off bare metal | `tile` (W 8 and 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (≥ 16 bytes; offsets in ±32640) |
-//! | aarch64 NEON | `aarch64_neon` | at compile time (`target_feature = "neon"`: every aarch64 target but the `-softfloat` ones) | `tile` (W 4, 8, 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640) |
+//! | x86-64 AVX2 + FMA | `x86_avx2` | at run time (CPUID, cached), off bare metal | `tile` (W 8 and 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (≥ 16 bytes; offsets in ±32640), `axpy`, `bias_act` |
+//! | aarch64 NEON | `aarch64_neon` | at compile time (`target_feature = "neon"`: every aarch64 target but the `-softfloat` ones) | `tile` (W 4, 8, 16), `dot`, `sqrt_in_place`, `dot_i8`, `dot_i8_offset` (SMULL + SADALP / SXTL + SMLAL, ≥ 8 bytes; offsets in ±32640), `axpy`, `bias_act` |
 //! | aarch64 NEON + dotprod | `aarch64_neon` | at compile time (`target_feature = "dotprod"`) | `dot_i8`, `dot_i8_offset` with SDOT (≥ 16 bytes; any offsets), NEON for the tail |
-//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding), `requantize_i8_channels` (and its split-shift one- and two-row forms), the int8 tiles `dot_1x4`/`dot_1x2`/`gemm_2xn`/`gemm_2xn_raw` and `row_sums` (≥ 8 bytes, any offset), `gather`, `depthwise`/`depthwise_run` (≤ 64 taps, any offset), `window_max` (≥ 16 channels; runs from 4), `window_sum` (≥ 16 channels), all ≤ 64 taps; with `mve_fp` `dot`, `tile` (4 × 4) |
+//! | Arm Helium (MVE) | `arm_mve` | at compile time: `cfg(mote_arm_mve)` (integer) and `cfg(mote_arm_mve_fp)` (f32), from `+mve` / `+mve.fp` or `target-cpu` cortex-m55/m85 | `dot_i8`, `dot_i8_offset`, `requantize_i8` (double rounding), `requantize_i8_channels` (and its split-shift one- and two-row forms), the int8 tiles `dot_1x4`/`dot_1x2`/`gemm_2xn`/`gemm_2xn_raw` and `row_sums` (≥ 8 bytes, any offset), `gather`, `depthwise`/`depthwise_run` (≤ 64 taps, any offset), `window_max` (≥ 16 channels; runs from 4), `window_sum` (≥ 16 channels), all ≤ 64 taps; with `mve_fp` `dot`, `tile` (4 × 4), `axpy` and `bias_act` (≥ 8 floats per row) |
 //! | Arm DSP | `arm_dsp` | at compile time: `cfg(mote_arm_dsp)` (Cortex-M4/M7, Armv8-M Mainline with `+dsp`, Armv7-A/R) | `dot_i8`, `dot_i8_offset` (offsets in ±32640) |
 //! | Cortex-M FPU | `arm_fpu` | at compile time: `cfg(mote_arm_fpu)` (bare-metal hard-float `thumbv7em` / `thumbv8m.main`: Cortex-M4F/M7/M33/M55/M85) | `tile` (4 × 4, `VFMA.F32` on `s` registers; `A` with contiguous rows or columns, else scalar) |
 //! | scalar | `scalar` | always | all |
@@ -878,4 +880,58 @@ pub(crate) unsafe fn gather(dst: &mut [i8], src: &[i8], rows: usize, run: usize,
             d.copy_from_slice(s);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// f32 vector maps (`crate::map`).
+// ---------------------------------------------------------------------------------------
+
+/// `y ← y + α·x` (see [`scalar::axpy`]); callers check the lengths.
+#[inline]
+pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+    if x86_avx2::available() {
+        // SAFETY: AVX2 and FMA are present (checked).
+        unsafe { x86_avx2::axpy(alpha, x, y) };
+        return;
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() {
+        // SAFETY: NEON is present (compiled for it).
+        unsafe { aarch64_neon::axpy(alpha, x, y) };
+        return;
+    }
+    #[cfg(all(target_arch = "arm", mote_arm_mve_fp))]
+    if x.len() >= arm_mve::MIN_LEN_MAP && mve() {
+        arm_mve::axpy(alpha, x, y);
+        return;
+    }
+    scalar::axpy(alpha, x, y);
+}
+
+/// `y ← act(y + bias)` per row, or `act(y)` with an empty bias (see
+/// [`scalar::bias_act`]); callers check that `bias.len()` divides `y.len()`.
+#[inline]
+pub(crate) fn bias_act(y: &mut [f32], bias: &[f32], act: crate::map::Act) {
+    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+    if x86_avx2::available() {
+        // SAFETY: AVX2 and FMA are present (checked).
+        unsafe { x86_avx2::bias_act(y, bias, act) };
+        return;
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if neon() {
+        // SAFETY: NEON is present (compiled for it).
+        unsafe { aarch64_neon::bias_act(y, bias, act) };
+        return;
+    }
+    #[cfg(all(target_arch = "arm", mote_arm_mve_fp))]
+    {
+        let row = if bias.is_empty() { y.len() } else { bias.len() };
+        if row >= arm_mve::MIN_LEN_MAP && mve() {
+            arm_mve::bias_act(y, bias, act);
+            return;
+        }
+    }
+    scalar::bias_act(y, bias, act);
 }

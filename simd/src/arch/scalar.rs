@@ -701,6 +701,79 @@ pub(crate) fn dot_i16_i8(x: &[i16], x_offset: i32, w: &[i8], w_offset: i32) -> i
     })
 }
 
+// ---------------------------------------------------------------------------------------
+// f32 vector maps: `axpy` and the bias + activation epilogue (`crate::map`).
+// ---------------------------------------------------------------------------------------
+
+/// `act(v)` as [`Act`](crate::map::Act) defines it: compares and selects only (and one
+/// multiplication for the leaky ReLU), so that every vector path can give these bits.
+#[inline(always)]
+pub(crate) fn act_one(act: crate::map::Act, v: f32) -> f32 {
+    use crate::map::Act;
+    match act {
+        Act::Identity => v,
+        Act::Relu => relu(v),
+        Act::Clamp { lo, hi } => clamp(v, lo, hi),
+        Act::LeakyRelu { slope } => leaky(v, slope),
+    }
+}
+
+/// `v > 0 ? v : +0` (NaN gives `+0`): x86's `maxps(v, 0)`, Arm's `FMAXNM(v, +0)`.
+#[inline(always)]
+fn relu(v: f32) -> f32 {
+    if v > 0.0 { v } else { 0.0 }
+}
+
+/// `lo > v ? lo : (hi < that ? hi : that)` (NaN stays NaN): `f32::clamp`, and x86's
+/// `minps(hi, maxps(lo, v))`.
+#[inline(always)]
+fn clamp(v: f32, lo: f32, hi: f32) -> f32 {
+    let t = if lo > v { lo } else { v };
+    if hi < t { hi } else { t }
+}
+
+/// `v > 0 ? v : slope·v`.
+#[inline(always)]
+fn leaky(v: f32, slope: f32) -> f32 {
+    if v > 0.0 { v } else { slope * v }
+}
+
+/// `y[i] ← y[i] + α·x[i]` over the common length (callers check that the lengths
+/// agree), the product rounded before the sum.
+#[inline]
+pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
+}
+
+/// `y[r][j] ← act(y[r][j] + bias[j])` over the whole rows of `y` (`n = bias.len()`),
+/// or `y[i] ← act(y[i])` when `bias` is empty.
+#[inline]
+pub(crate) fn bias_act(y: &mut [f32], bias: &[f32], act: crate::map::Act) {
+    use crate::map::Act;
+    match act {
+        Act::Identity => map_rows(y, bias, |v| v),
+        Act::Relu => map_rows(y, bias, relu),
+        Act::Clamp { lo, hi } => map_rows(y, bias, move |v| clamp(v, lo, hi)),
+        Act::LeakyRelu { slope } => map_rows(y, bias, move |v| leaky(v, slope)),
+    }
+}
+
+/// One monomorphised loop per activation (no match per value).
+#[inline(always)]
+fn map_rows(y: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
+    if bias.is_empty() {
+        y.iter_mut().for_each(|v| *v = f(*v));
+        return;
+    }
+    for row in y.chunks_exact_mut(bias.len()) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            *v = f(*v + b);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

@@ -7,8 +7,10 @@
 //! its `k` products in order `p = 0, 1, …`). `dot` keeps the scalar path's eight lanes
 //! and pairwise combination, with fused multiply-adds in the lanes.
 
+use crate::map::Act;
 use core::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps,
+    __m256, _CMP_GT_OQ, _mm256_add_ps, _mm256_blendv_ps, _mm256_cmp_ps, _mm256_fmadd_ps,
+    _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps, _mm256_mul_ps, _mm256_set1_ps,
     _mm256_setzero_ps, _mm256_sqrt_ps, _mm256_storeu_ps,
 };
 
@@ -245,6 +247,133 @@ fn dot_i8_lanes(x: &[i8], w: &[i8], x_offset: i32, w_offset: i32) -> i32 {
         &w[body..n],
         w_offset,
     ))
+}
+
+// ---------------------------------------------------------------------------------------
+// f32 vector maps: `axpy` and the bias + activation epilogue (`crate::map`).
+// ---------------------------------------------------------------------------------------
+
+/// The activation on eight lanes, the same bits as
+/// [`scalar::act_one`](super::scalar::act_one): `maxps(v, 0)` is `v > 0 ? v : 0`,
+/// `maxps(lo, v)` is `lo > v ? lo : v` and `minps(hi, t)` is `hi < t ? hi : t` (each
+/// returns its second operand when a NaN is involved), the leaky ReLU a compare and a
+/// blend.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn act8(act: Act, v: __m256) -> __m256 {
+    match act {
+        Act::Identity => v,
+        Act::Relu => _mm256_max_ps(v, _mm256_setzero_ps()),
+        Act::Clamp { lo, hi } => {
+            _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), v))
+        }
+        Act::LeakyRelu { slope } => {
+            let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(v, _mm256_setzero_ps());
+            _mm256_blendv_ps(_mm256_mul_ps(v, _mm256_set1_ps(slope)), v, positive)
+        }
+    }
+}
+
+/// `y ← act(y + bias)` (or `act(y)` without a bias) for one row of up to eight floats,
+/// through a zero-padded copy: the tail gets the vector lanes' bits.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn act_tail(y: &mut [f32], bias: Option<&[f32]>, act: Act) {
+    let (mut ty, mut tb) = ([0.0f32; 8], [0.0f32; 8]);
+    let n = y.len().min(8);
+    ty[..n].copy_from_slice(&y[..n]);
+    // SAFETY: `ty` and `tb` hold 8 floats each.
+    let mut v = unsafe { _mm256_loadu_ps(ty.as_ptr()) };
+    if let Some(b) = bias {
+        tb[..n].copy_from_slice(&b[..n]);
+        // SAFETY: as above.
+        v = _mm256_add_ps(v, unsafe { _mm256_loadu_ps(tb.as_ptr()) });
+    }
+    // SAFETY: as above.
+    unsafe { _mm256_storeu_ps(ty.as_mut_ptr(), act8(act, v)) };
+    y[..n].copy_from_slice(&ty[..n]);
+}
+
+/// `y ← act(y + bias)` over one row (`bias` as long as `y`), or `act(y)` without one.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn act_row(y: &mut [f32], bias: Option<&[f32]>, act: Act) {
+    let n = match bias {
+        Some(b) => y.len().min(b.len()),
+        None => y.len(),
+    };
+    let body = n - n % 8;
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 8 ≤ body ≤ the length of `y` and of `bias`.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            let mut v = _mm256_loadu_ps(p);
+            if let Some(b) = bias {
+                v = _mm256_add_ps(v, _mm256_loadu_ps(b.as_ptr().add(i)));
+            }
+            _mm256_storeu_ps(p, act8(act, v));
+        }
+        i += 8;
+    }
+    if body < n {
+        act_tail(&mut y[body..n], bias.map(|b| &b[body..n]), act);
+    }
+}
+
+/// The AVX2 version of [`scalar::bias_act`](super::scalar::bias_act): the same bits.
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn bias_act(y: &mut [f32], bias: &[f32], act: Act) {
+    if bias.is_empty() {
+        act_row(y, None, act);
+        return;
+    }
+    for row in y.chunks_exact_mut(bias.len()) {
+        act_row(row, Some(bias), act);
+    }
+}
+
+/// `y[i] ← fl(y[i] + α·x[i])`: [`scalar::axpy`](super::scalar::axpy) with one fused
+/// multiply-add per element (the tail too, through a zero-padded copy), eight at a time.
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let body = n - n % 8;
+    let a = _mm256_set1_ps(alpha);
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 8 ≤ body ≤ the length of both slices.
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            let v = _mm256_fmadd_ps(a, _mm256_loadu_ps(x.as_ptr().add(i)), _mm256_loadu_ps(p));
+            _mm256_storeu_ps(p, v);
+        }
+        i += 8;
+    }
+    if body < n {
+        let (mut tx, mut ty) = ([0.0f32; 8], [0.0f32; 8]);
+        let r = n - body;
+        tx[..r].copy_from_slice(&x[body..n]);
+        ty[..r].copy_from_slice(&y[body..n]);
+        // SAFETY: `tx` and `ty` hold 8 floats each.
+        unsafe {
+            let v = _mm256_fmadd_ps(
+                a,
+                _mm256_loadu_ps(tx.as_ptr()),
+                _mm256_loadu_ps(ty.as_ptr()),
+            );
+            _mm256_storeu_ps(ty.as_mut_ptr(), v);
+        }
+        y[body..n].copy_from_slice(&ty[..r]);
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod softmax;
 
 use crate::math;
 use mote_core::{Error, ErrorKind, Result, error::check_len};
+use mote_simd::map::{Act, act_in_place};
 
 /// An element-wise activation function.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,10 +159,31 @@ macro_rules! with_function {
     };
 }
 
-/// Forward: `output[i] = f(input[i])` (equal lengths).
+impl Activation {
+    /// The piecewise-linear activations as [`mote_simd::map::Act`], whose vector paths
+    /// give the same values (ReLU: `+0` for `−0` and NaN inputs; the clamp and the leaky
+    /// ReLU bit for bit); `None` for the others.
+    fn piecewise_linear(&self) -> Option<Act> {
+        match *self {
+            Self::Identity => Some(Act::Identity),
+            Self::Relu => Some(Act::Relu),
+            Self::Relu6 => Some(Act::RELU6),
+            Self::LeakyRelu { alpha } => Some(Act::LeakyRelu { slope: alpha }),
+            _ => None,
+        }
+    }
+}
+
+/// Forward: `output[i] = f(input[i])` (equal lengths). The piecewise-linear functions
+/// (identity, ReLU, ReLU6, leaky ReLU) run on [`mote_simd::map::act_in_place`]'s vector
+/// paths.
 pub fn forward(act: &Activation, input: &[f32], output: &mut [f32]) -> Result<()> {
     act.validate()?;
     check_len("activation: output", input.len(), output.len())?;
+    if let Some(a) = act.piecewise_linear() {
+        output.copy_from_slice(input);
+        return act_in_place(output, a);
+    }
     with_function!(*act, |f| {
         for (y, &x) in output.iter_mut().zip(input) {
             *y = f(x);
@@ -170,9 +192,13 @@ pub fn forward(act: &Activation, input: &[f32], output: &mut [f32]) -> Result<()
     Ok(())
 }
 
-/// Forward in place: `data[i] = f(data[i])`.
+/// Forward in place: `data[i] = f(data[i])` (the piecewise-linear functions as for
+/// [`forward`]).
 pub fn forward_in_place(act: &Activation, data: &mut [f32]) -> Result<()> {
     act.validate()?;
+    if let Some(a) = act.piecewise_linear() {
+        return act_in_place(data, a);
+    }
     with_function!(*act, |f| {
         for v in data.iter_mut() {
             *v = f(*v);

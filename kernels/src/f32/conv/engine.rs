@@ -9,8 +9,9 @@
 //!   pixels whose tap falls inside the input, reading the input (rows `stride·in_c`
 //!   apart) and the tap's weights in place. No scratch at all.
 //!
-//! All three passes *accumulate* into their outputs (`+=`); the public wrappers
-//! initialise forward outputs with the bias. Both paths compute the same sums; they
+//! All three passes *accumulate* into their outputs (`+=`), except
+//! [`forward_overwrite`] (the im2col forward, which writes its output and leaves the bias
+//! to the caller); the other public wrappers initialise forward outputs with the bias. Both paths compute the same sums; they
 //! differ only in the order in which they are added (per tap, or per `KC` block of
 //! `k`), so they agree to f32 rounding, and exactly when every partial sum is exact.
 //!
@@ -18,9 +19,9 @@
 //! geometry implies, and scratch, when given, holds at least `scratch_len()` floats.
 
 use super::geometry::{Geometry, INTERNAL, tail, tail_mut};
-use crate::f32::copy::copy_run;
 use mote_core::Result;
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::im2col::{Im2col, Layout};
 
 /// Group `grp`'s weights as the `k_len × og` matrix `Wᵀ`.
 fn weights<'a>(g: &Geometry, w: &'a [f32], grp: usize) -> Result<MatRef<'a>> {
@@ -97,96 +98,25 @@ fn for_each_run(g: &Geometry, mut f: impl FnMut(Run) -> Result<()>) -> Result<()
 }
 
 /// Fills `cols` (`out_px × k_len`, row-major) with group `grp`'s receptive fields of
-/// image `x` (zeros in the padding).
+/// image `x` (zeros in the padding), through the shared
+/// [`mote_simd::im2col::im2col`] (columns tap-major or channel-major as the weights are).
 fn im2col(g: &Geometry, x: &[f32], grp: usize, cols: &mut [f32]) -> Result<()> {
-    if g.k_channel_step() == 1 && g.groups == 1 && g.w.dilation == 1 {
-        return im2col_runs(g, x, cols);
-    }
-    let (cg, taps, kw_n) = (g.cg(), g.taps(), g.w.kernel);
-    let step = g.k_channel_step();
-    let mut rows = cols.chunks_exact_mut(g.k_len());
-    for oh in 0..g.h.output {
-        for ow in 0..g.w.output {
-            let row = rows.next().ok_or(INTERNAL)?;
-            for kh in 0..g.h.kernel {
-                let ih = g.h.source(oh, kh);
-                for kw in 0..kw_n {
-                    let tap = kh * kw_n + kw;
-                    let src = match (ih, g.w.source(ow, kw)) {
-                        (Some(ih), Some(iw)) => {
-                            let at = (ih * g.w.input + iw) * g.in_c + grp * cg;
-                            Some(x.get(at..at + cg).ok_or(INTERNAL)?)
-                        }
-                        _ => None,
-                    };
-                    let dst = row.get_mut(g.k_of_tap(tap)..).ok_or(INTERNAL)?;
-                    if step == 1 {
-                        let dst = dst.get_mut(..cg).ok_or(INTERNAL)?;
-                        match src {
-                            Some(src) => dst.copy_from_slice(src),
-                            None => dst.fill(0.0),
-                        }
-                    } else {
-                        let dst = dst.iter_mut().step_by(taps).take(cg);
-                        match src {
-                            Some(src) => dst.zip(src).for_each(|(d, &s)| *d = s),
-                            None => dst.for_each(|d| *d = 0.0),
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// [`im2col`] for one group with adjacent taps (tap-major columns, dilation 1 along
-/// the width): a kernel row inside the input is one contiguous run of `kw·in_c` inputs,
-/// copied at once for every output column whose window lies inside the input.
-fn im2col_runs(g: &Geometry, x: &[f32], cols: &mut [f32]) -> Result<()> {
-    let (kw_n, c, k_len) = (g.w.kernel, g.in_c, g.k_len());
-    let run = kw_n * c;
-    let (stride, pad, ow_n) = (g.w.stride, g.w.pad, g.w.output);
-    // Output columns whose first and last taps are inside: lo ≤ ow < hi.
-    let lo = pad.div_ceil(stride).min(ow_n);
-    let hi = if g.w.input + pad >= kw_n {
-        ((g.w.input + pad - kw_n) / stride + 1).min(ow_n)
+    let layout = if g.layout.channel_major {
+        Layout::ChannelMajor
     } else {
-        0
+        Layout::TapMajor
     };
-    for oh in 0..g.h.output {
-        let base = oh * ow_n;
-        for kh in 0..g.h.kernel {
-            let off = g.k_of_tap(kh * kw_n);
-            let Some(ih) = g.h.source(oh, kh) else {
-                for ow in 0..ow_n {
-                    let at = (base + ow) * k_len + off;
-                    cols.get_mut(at..at + run).ok_or(INTERNAL)?.fill(0.0);
-                }
-                continue;
-            };
-            let row = ih * g.w.input;
-            for ow in 0..ow_n {
-                let at = (base + ow) * k_len + off;
-                let dst = cols.get_mut(at..at + run).ok_or(INTERNAL)?;
-                if (lo..hi).contains(&ow) {
-                    let src = (row + ow * stride - pad) * c;
-                    copy_run(dst, x.get(src..src + run).ok_or(INTERNAL)?);
-                    continue;
-                }
-                for (kw, d) in dst.chunks_exact_mut(c).enumerate() {
-                    match g.w.source(ow, kw) {
-                        Some(iw) => {
-                            let src = (row + iw) * c;
-                            copy_run(d, x.get(src..src + c).ok_or(INTERNAL)?);
-                        }
-                        None => d.fill(0.0),
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    let geometry = Im2col::new(
+        [g.h.input, g.w.input, g.in_c],
+        [g.h.output, g.w.output],
+        [g.h.kernel, g.w.kernel],
+    )
+    .with_stride([g.h.stride, g.w.stride])
+    .with_dilation([g.h.dilation, g.w.dilation])
+    .with_pad([g.h.pad, g.w.pad])
+    .with_channels(grp * g.cg(), g.cg())
+    .with_layout(layout);
+    mote_simd::im2col::im2col(&geometry, x, 0.0, 0, cols)
 }
 
 /// Adds `cols` (`out_px × k_len`) back onto group `grp`'s channels of image `dx`: the
@@ -261,6 +191,32 @@ pub(crate) fn forward(
     y: &mut [f32],
     scratch: Option<&mut [f32]>,
 ) -> Result<()> {
+    forward_beta(g, x, w, y, scratch, 1.0)
+}
+
+/// `y ← conv(x, w)` on the im2col path (`y` is not read): each output element is
+/// written by exactly one GEMM there (groups own disjoint columns, image chunks disjoint
+/// rows), so the GEMMs overwrite (`β = 0`) and no initialisation pass is needed.
+pub(crate) fn forward_overwrite(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) -> Result<()> {
+    forward_beta(g, x, w, y, Some(scratch), 0.0)
+}
+
+/// [`forward`] with `y ← conv(x, w) + β·y` on the im2col path (`scratch` given); the
+/// direct path always accumulates (`β` must be 1 there).
+fn forward_beta(
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [f32],
+    scratch: Option<&mut [f32]>,
+    beta: f32,
+) -> Result<()> {
     let (in_img, out_img) = (g.input_len / g.batch, g.output_len / g.batch);
     let (cg, og, out_px) = (g.cg(), g.og(), g.out_px());
     if scratch.is_none() {
@@ -301,7 +257,7 @@ pub(crate) fn forward(
                 None => MatRef::new(tail(xs, grp * cg)?, rows, cg, g.in_c, 1)?,
             };
             let c = MatMut::new(tail_mut(ys, grp * og)?, rows, og, g.out_c, 1)?;
-            sgemm(1.0, a, weights(g, w, grp)?, 1.0, c)?;
+            sgemm(1.0, a, weights(g, w, grp)?, beta, c)?;
         }
     }
     Ok(())

@@ -18,12 +18,15 @@
 //! - [`forward`] / [`backward`]: im2col + GEMM, the fast path; they need
 //!   [`scratch_len`] floats of scratch (`out_h·out_w·kernel_h·kernel_w·in_c/groups`, one
 //!   image and group of receptive fields; 0 for a 1×1 window with stride 1 and no
-//!   padding, whose receptive fields are the input itself);
+//!   padding, whose receptive fields are the input itself); the receptive fields come
+//!   from [`mote_simd::im2col`] (shared with the int8 convolution), the GEMMs overwrite
+//!   the output and the bias is added last ([`mote_simd::map::bias_act`]);
 //! - [`forward_direct`] / [`backward_direct`]: no scratch at all, for small RAM; per
 //!   output row and tap one GEMM over the input in place.
 //!
 //! Both sum the same products in f32 but group them differently (all taps in one run
-//! per `KC` block, or one run per tap), so they agree to rounding, and exactly when the
+//! per `KC` block then the bias, or the bias then one run per tap), so they agree to
+//! rounding, and exactly when the
 //! partial sums are exact (e.g. small dyadic values).
 //!
 //! The 1-D forms ([`Params1d`], [`forward_1d`], …) are the 2-D ones with height 1:
@@ -40,6 +43,7 @@ use geometry::{Axis, Geometry};
 use mote_core::Result;
 use mote_core::error::{check_capacity, check_len};
 use mote_core::padding::{Padding, Window};
+use mote_simd::map::{Act, bias_act};
 
 /// Parameters of a 2-D convolution. Build with [`Params::new`] and the `with_*`
 /// methods, or fill the fields directly.
@@ -206,8 +210,11 @@ pub fn forward(
     let g = params.geometry()?;
     check_forward(&g, input, weights, bias, output)?;
     check_capacity("conv: scratch", g.scratch_len(), scratch.len())?;
-    engine::init_output(output, bias, g.out_c);
-    engine::forward(&g, input, weights, output, Some(scratch))
+    engine::forward_overwrite(&g, input, weights, output, scratch)?;
+    match bias {
+        Some(b) => bias_act(output, b, Act::Identity),
+        None => Ok(()),
+    }
 }
 
 /// Forward pass without scratch (direct): the same result as [`forward`] up to f32
