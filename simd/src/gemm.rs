@@ -531,6 +531,20 @@ fn pack_a_block<const MR: usize>(
             }
             continue;
         }
+        if rs == 1 && rows == MR {
+            // Column-major A (a transposed row-major matrix, as for `dYᵀ·X`): each step
+            // of k's MR elements lie side by side; one copy each.
+            for (p, lane) in micro.chunks_exact_mut(MR).enumerate() {
+                let start = first + (pc + p) * cs;
+                // SAFETY: rows first..first + MR ≤ m, column pc + p < k of the checked
+                // view, with row stride 1.
+                let src = unsafe { a.data.get_unchecked(start..start + MR) };
+                lane.iter_mut().zip(src).for_each(|(d, &v)| {
+                    d.write(v);
+                });
+            }
+            continue;
+        }
         for (p, lane) in micro.chunks_exact_mut(MR).enumerate() {
             for (i, d) in lane.iter_mut().enumerate() {
                 d.write(if i < rows {

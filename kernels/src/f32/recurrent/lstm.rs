@@ -190,7 +190,6 @@ pub fn forward(
 /// One sequence's cell at one step, backward: from the gate activations `act`
 /// (`i, f, g, o`), the previous cell state (zeros when `None`), `tanh c_t`, `∂L/∂h_t` and
 /// `∂L/∂c_t` (`dc`, replaced by `∂L/∂c_{t−1}`), the gates' pre-activation gradients `d`.
-/// Every slice is cut to length first, so the loop vectorises.
 fn cell_backward(
     act: &[f32],
     c_prev: Option<&[f32]>,
@@ -209,7 +208,33 @@ fn cell_backward(
     let (di, rest) = d.split_at_mut(h);
     let (df, rest) = rest.split_at_mut(h);
     let (dg, do_) = rest.split_at_mut(h);
-    let (dh, dc, do_) = (&dh[..h], &mut dc[..h], &mut do_[..h]);
+    lanes_backward(
+        [i, f, g, o],
+        tc,
+        &dh[..h],
+        &mut dc[..h],
+        [di, df, dg, &mut do_[..h]],
+    );
+    match c_prev {
+        Some(cp) => df.iter_mut().zip(&cp[..h]).for_each(|(d, &c)| *d *= c),
+        None => df.fill(0.0),
+    }
+}
+
+/// The element-wise part of [`cell_backward`] over slices of one length, each its own
+/// argument so that the compiler knows they do not overlap and vectorises the loop
+/// (`∂L/∂f` is left without its `c_{t−1}` factor).
+#[inline(never)]
+fn lanes_backward(
+    [i, f, g, o]: [&[f32]; 4],
+    tc: &[f32],
+    dh: &[f32],
+    dc: &mut [f32],
+    [di, df, dg, do_]: [&mut [f32]; 4],
+) {
+    let h = tc.len();
+    let (i, f, g, o, dh, dc) = (&i[..h], &f[..h], &g[..h], &o[..h], &dh[..h], &mut dc[..h]);
+    let (di, df, dg, do_) = (&mut di[..h], &mut df[..h], &mut dg[..h], &mut do_[..h]);
     for j in 0..h {
         let dct = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
         di[j] = dct * g[j] * i[j] * (1.0 - i[j]);
@@ -217,10 +242,6 @@ fn cell_backward(
         do_[j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
         df[j] = dct * f[j] * (1.0 - f[j]);
         dc[j] = dct * f[j];
-    }
-    match c_prev {
-        Some(cp) => df.iter_mut().zip(&cp[..h]).for_each(|(d, &c)| *d *= c),
-        None => df.fill(0.0),
     }
 }
 
