@@ -8,6 +8,7 @@
 //! | [`Rows2`], [`gemm_2xn`] | 2 input rows prepared once × any number of weight rows, 2 × 2 tiles | conv (2 output pixels × every output channel), fully connected with batch ≥ 2 |
 //! | [`gemm_2xn_raw`], [`row_sums`] | the same without offset, and the weight rows' sums to fold it into a bias | the same, where [`gemm_folds_offset`] (Helium) |
 //! | [`dot_1x4`], [`dot_1x2`] | 1 input row × 4 (2) weight rows | fully connected with batch 1 |
+//! | [`Row1`], [`gemv`] | 1 input row prepared once × any number of weight rows, 4 per pass | fully connected with batch 1 on the scalar path of 32-bit targets |
 //! | [`depthwise`] | one window, every channel: `Σ_taps (x + x_offset)·w` per channel | depthwise convolution (windows clipped by padding) |
 //! | [`depthwise_run`] | the same for a run of output pixels, one call | depthwise convolution (a row's interior) |
 //! | [`window_max`], [`window_sum`] | one window, every channel: max / sum of the taps | max / average pooling (windows clipped by padding) |
@@ -22,7 +23,8 @@
 //! four bytes per step; other offsets, and the last `len mod 4` elements or channels, go
 //! through the scalar reference. On 32-bit targets the scalar path itself is written for
 //! cores without SIMD (Cortex-M0/M3/M33 without DSP): [`Rows2`] prepares 16-bit lanes
-//! there too, [`dot_1x4`] adds each input's offset once for its four rows (not on
+//! there too, [`Row1`] prepares a single row's lanes for [`gemv`] (not on Helium builds),
+//! [`dot_1x4`] adds each input's offset once for its four rows (not on
 //! Armv8.1-M, where LLVM's low-overhead loops favour the reference), and
 //! [`window_max`] keeps the maxima in registers; 64-bit hosts keep the loops LLVM
 //! vectorises.
@@ -37,6 +39,7 @@
 //! mismatch; nothing panics on caller input.
 
 use crate::arch;
+use core::mem::MaybeUninit;
 use mote_core::error::{check_capacity, check_len};
 use mote_core::{Error, ErrorKind, Result};
 
@@ -276,6 +279,89 @@ pub fn dot_1x2(x: &[i8], x_offset: i32, w: [&[i8]; 2]) -> Result<[i32; 2]> {
         check_len("int8::dot_1x2: w", x.len(), wr.len())?;
     }
     Ok(arch::dot_1x2(x, x_offset, w))
+}
+
+/// One input row of `k` elements with its offset (a fully connected layer's input with
+/// batch 1), prepared once by [`Row1::new`] for [`gemv`] against any number of weight
+/// rows: on the scalar path of a 32-bit target without Helium (Cortex-M0/M3, or a
+/// Cortex-M4/M7 limited to scalar; offsets in [−32640, 32640], `k ≥ 8`) its offset-added 16-bit lanes are written
+/// once to caller scratch, so the inner loop only loads them; elsewhere nothing is
+/// prepared and [`gemv`] reads the row (the Arm DSP and Helium tiles of [`dot_1x4`]).
+/// The path is chosen when the row is prepared; the results are the same bits either
+/// way.
+#[derive(Clone, Copy, Debug)]
+pub struct Row1<'a> {
+    x: &'a [i8],
+    x_offset: i32,
+    /// The prepared lanes (empty when the path reads the row).
+    lanes: &'a [i16],
+}
+
+/// 16-bit lanes of scratch [`Row1::new`] needs for a row of `k` elements: `k`.
+pub const fn row1_scratch_len(k: usize) -> usize {
+    k
+}
+
+impl<'a> Row1<'a> {
+    /// Whether this build may prepare rows at all (32-bit targets without Helium): where
+    /// false, [`Row1::prepares`] is always false and callers can leave their scratch
+    /// and the check out at compile time.
+    pub const MAY_PREPARE: bool = arch::MAY_PREPARE_1;
+
+    /// Whether [`Row1::new`] would write [`row1_scratch_len`] lanes of scratch now (for callers that only
+    /// reserve it then); without scratch it reads the row instead.
+    #[inline]
+    pub fn prepares(k: usize, x_offset: i32) -> bool {
+        arch::prepares_1(k, x_offset)
+    }
+
+    /// Prepares `x` with offset `x_offset`, using `scratch` (at least
+    /// [`row1_scratch_len`] lanes when [`Row1::prepares`] says so, else none: a shorter
+    /// `scratch` is not an error, the row is then read as it is; not read, so it need not
+    /// be initialised: a stack array of `MaybeUninit::uninit()` costs no clearing).
+    #[inline]
+    pub fn new(x: &'a [i8], x_offset: i32, scratch: &'a mut [MaybeUninit<i16>]) -> Self {
+        let lanes = arch::expand_1(x, x_offset, scratch);
+        Self { x, x_offset, lanes }
+    }
+
+    /// The length `k` of the row.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Whether the row is empty.
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+}
+
+/// `out[j] = Σ_i (x[i] + x_offset)·w[j·k + i]`, wrapping in `i32`: the prepared input
+/// row against `n = out.len()` consecutive weight rows of `k` (a dense weight matrix),
+/// four weight rows per pass (each input loaded once for the four), then two, then one.
+///
+/// ```
+/// use core::mem::MaybeUninit;
+/// use mote_simd::int8::{Row1, gemv, row1_scratch_len};
+/// let mut scratch = [MaybeUninit::uninit(); row1_scratch_len(9)];
+/// let x = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+/// let row = Row1::new(&x, -1, &mut scratch);
+/// let mut y = [0; 2];
+/// gemv(&row, &[[1; 9], [0, 0, 0, 0, 0, 0, 0, 0, -1]].concat(), &mut y)?;
+/// assert_eq!(y, [36, -8]);
+/// # Ok::<(), mote_core::Error>(())
+/// ```
+///
+/// Errors: `LengthMismatch` when `w` is not `n·k` long; `Overflow` when `n·k`
+/// overflows.
+pub fn gemv(row: &Row1<'_>, w: &[i8], out: &mut [i32]) -> Result<()> {
+    let (n, k) = (out.len(), row.len());
+    let wn = n
+        .checked_mul(k)
+        .ok_or(Error::new(ErrorKind::Overflow, "int8::gemv: w"))?;
+    check_len("int8::gemv: w", wn, w.len())?;
+    arch::gemv(row.x, row.x_offset, row.lanes, w, out);
+    Ok(())
 }
 
 /// A rectangle of taps in a slice: `rows × cols` taps, tap `(r, t)` starting at element

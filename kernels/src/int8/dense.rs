@@ -25,9 +25,12 @@
 //! four outputs per [`mote_simd::int8::dot_1x4`] (each input word loaded once for four
 //! weight rows); otherwise each output is one [`mote_simd::dot::dot_i8_offset`] over its
 //! input and weight rows (offsets `−input_zero_point`, `−weights_zero_point`). The Arm
-//! DSP path runs on Cortex-M4/M7/M33/M55; every path gives the same bits.
+//! DSP path runs on Cortex-M4/M7/M33/M55; every path gives the same bits. On the scalar
+//! path of a 32-bit target without Helium (Cortex-M0/M3, or a core limited to scalar), a
+//! batch-1 layer of at most 1024 inputs prepares its input row once
+//! ([`mote_simd::int8::Row1`], 2 KiB on the stack) for [`mote_simd::int8::gemv`].
 //!
-//! No scratch. [`Params`] and [`Quant`] are shared with [`crate::int16::dense`].
+//! No caller scratch. [`Params`] and [`Quant`] are shared with [`crate::int16::dense`].
 
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
@@ -359,8 +362,10 @@ impl Stage<'_> {
     /// Writes `ys` from `acc` for channels `o0..`, each channel's stage worked out as it
     /// goes: for outputs whose stage is used once (a fully connected layer with batch 1),
     /// where preparing a [`Block`] would only add its initialisation.
+    /// `C` only tells callers' copies apart (one per call site, so that each is inlined
+    /// where it is used: called from two places, LLVM outlined it and its closure).
     #[inline]
-    pub(crate) fn store_direct(&self, ys: &mut [i8], acc: &[i32], o0: usize) {
+    pub(crate) fn store_direct<const C: u8>(&self, ys: &mut [i8], acc: &[i32], o0: usize) {
         let (zp, (lo, hi)) = (self.zero_point, self.act);
         let requant = |j: usize, a: i32| {
             let p = self.prep(o0 + j);
@@ -569,6 +574,53 @@ pub fn forward(
     bias: Option<&[i32]>,
     output: &mut [i8],
 ) -> Result<()> {
+    // Batch 1 on the scalar path of a 32-bit target without Helium: the row's
+    // offset-added lanes prepared once for every weight row (`Row1`, stack scratch of
+    // `ROW1_MAX` lanes; compiled out elsewhere). The input zero point is validated
+    // within i8 (below), so the offset fits i32 once checked.
+    if mote_simd::int8::Row1::MAY_PREPARE
+        && mote_simd::int8::Row1::prepares(params.inputs, quant.input_zero_point.wrapping_neg())
+        && params.batch == 1
+        && params.inputs <= ROW1_MAX
+        && quant.weights_zero_point == 0
+    {
+        check_forward(params, quant, input, weights, bias, output)?;
+        let stage = Stage {
+            multipliers: quant.multipliers,
+            bias,
+            zero_point: quant.output_zero_point,
+            act: (quant.act_min, quant.act_max),
+            rounding: quant.rounding,
+        };
+        let xo = -quant.input_zero_point;
+        prepared_rows::<16>(
+            params.inputs,
+            params.outputs,
+            input,
+            weights,
+            xo,
+            &stage,
+            output,
+        );
+        return Ok(());
+    }
+    forward_checked(params, quant, input, weights, bias, output)
+}
+
+/// [`forward`] on every other path: checks, then the register tiles or one dot product
+/// per output. Never inlined, so that it compiles as it did before the batch-1 path
+/// above was added (inlined, LLVM allocated its registers differently: 200 more
+/// instructions for a 784 → 128 layer on the Arm DSP path). 64-bit hosts, where the
+/// path above is compiled out, keep it inlined as before.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+fn forward_checked(
+    params: &Params,
+    quant: &Quant<'_>,
+    input: &[i8],
+    weights: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+) -> Result<()> {
     check_forward(params, quant, input, weights, bias, output)?;
     if quant.weights_zero_point == 0 {
         tiles(
@@ -739,7 +791,43 @@ fn tiles(
                     _ => *s0 = mote_simd::dot::dot_i8_offset(x0, xo, w0, 0).unwrap_or(0),
                 }
             }
-            stage.store_direct(u, a, o);
+            stage.store_direct::<0>(u, a, o);
+            o += u.len();
+        }
+    }
+}
+
+/// Input rows one at a time, each prepared once ([`mote_simd::int8::Row1`], the lanes in
+/// a stack buffer of [`ROW1_MAX`]) against every weight row with
+/// [`mote_simd::int8::gemv`], `N` outputs per call, requantised per output
+/// ([`Stage::store_direct`]). Never inlined: its buffer (2 KiB) is then only reserved
+/// when the path prepares rows.
+#[inline(never)]
+fn prepared_rows<const N: usize>(
+    inputs: usize,
+    outputs: usize,
+    input: &[i8],
+    weights: &[i8],
+    xo: i32,
+    stage: &Stage<'_>,
+    output: &mut [i8],
+) {
+    use mote_simd::int8::{Row1, gemv, row1_scratch_len};
+    // Not cleared: `Row1::new` writes the lanes it returns.
+    let mut lanes = [core::mem::MaybeUninit::<i16>::uninit(); row1_scratch_len(ROW1_MAX)];
+    let mut sums = [0i32; N];
+    for (x0, y0) in input
+        .chunks_exact(inputs)
+        .zip(output.chunks_exact_mut(outputs))
+    {
+        let row = Row1::new(x0, xo, &mut lanes);
+        let mut o = 0;
+        for (w, u) in weights.chunks(N * inputs).zip(y0.chunks_mut(N)) {
+            let a = &mut sums[..u.len()];
+            if gemv(&row, w, a).is_err() {
+                return;
+            }
+            stage.store_direct::<1>(u, a, o);
             o += u.len();
         }
     }
@@ -901,6 +989,11 @@ pub(crate) fn fold_offset(
     }
     true
 }
+
+/// The longest input rows [`tiles`] prepares one at a time on the scalar path of a
+/// 32-bit target ([`prepared_rows`], stack scratch of as many 16-bit lanes); longer rows
+/// are read as they are.
+const ROW1_MAX: usize = 1024;
 
 /// The longest input rows [`tiles`] prepares in pairs (stack scratch of
 /// `rows2_scratch_len(PAIR_MAX)` words); longer rows go one at a time.

@@ -790,6 +790,79 @@ pub(crate) fn expand_2<'a>(
     (&[], &[])
 }
 
+/// Whether this build may prepare single rows ([`prepares_1`]) at all: 32-bit targets
+/// without Helium compiled in. Not with Helium: its GEMV reads the raw row, and there
+/// the scalar path (taken only under a lower limit) keeps [`dot_1x4`], so that the
+/// Helium build's callers compile as before.
+pub(crate) const MAY_PREPARE_1: bool = cfg!(all(
+    target_pointer_width = "32",
+    not(all(target_arch = "arm", mote_arm_mve))
+));
+
+/// Whether [`expand_1`] prepares a row of `k` elements with `x_offset` now: only where
+/// [`MAY_PREPARE_1`], on the scalar path (the Arm DSP path not running), offsets in
+/// [`scalar::OFFSET_MIN`, `scalar::OFFSET_MAX`], `k ≥ 8`. Elsewhere (64-bit hosts:
+/// always) the paths read the raw row and nothing needs preparing.
+#[inline]
+pub(crate) fn prepares_1(k: usize, x_offset: i32) -> bool {
+    #[cfg(all(target_arch = "arm", mote_arm_dsp))]
+    if dsp() {
+        return false;
+    }
+    MAY_PREPARE_1 && k >= 8 && (scalar::OFFSET_MIN..=scalar::OFFSET_MAX).contains(&x_offset)
+}
+
+/// Prepares one input row for [`gemv`] when [`prepares_1`] says so: its offset-added
+/// 16-bit lanes, written to `buf` (`x.len()` lanes, callers check; need not be
+/// initialised) and returned; else nothing (an empty slice), and [`gemv`] reads the row
+/// itself.
+#[inline]
+pub(crate) fn expand_1<'a>(
+    x: &[i8],
+    x_offset: i32,
+    buf: &'a mut [core::mem::MaybeUninit<i16>],
+) -> &'a [i16] {
+    if prepares_1(x.len(), x_offset)
+        && let Some(lanes) = buf.get_mut(..x.len())
+    {
+        return scalar::expand_1(x, x_offset, lanes);
+    }
+    &[]
+}
+
+/// `out[j] = Σ_i (x[i] + x_offset)·w[j·k + i]` for `j < out.len()`, `k = x.len()`: from
+/// the lanes [`expand_1`] prepared when there are any, else four weight rows per
+/// [`dot_1x4`], then two, then one. Callers check the lengths.
+#[inline]
+pub(crate) fn gemv(x: &[i8], x_offset: i32, lanes: &[i16], w: &[i8], out: &mut [i32]) {
+    let k = x.len();
+    if !lanes.is_empty() && lanes.len() == k {
+        scalar::gemv_lanes(lanes, w, out);
+        return;
+    }
+    if k == 0 {
+        out.fill(0);
+        return;
+    }
+    let mut rows = w.chunks_exact(k);
+    let mut quads = out.chunks_exact_mut(4);
+    for o in quads.by_ref() {
+        let (Some(a), Some(b), Some(c), Some(d)) =
+            (rows.next(), rows.next(), rows.next(), rows.next())
+        else {
+            return;
+        };
+        o.copy_from_slice(&dot_1x4(x, x_offset, [a, b, c, d]));
+    }
+    let mut rest = quads.into_remainder().iter_mut();
+    while let (Some(o0), Some(w0)) = (rest.next(), rows.next()) {
+        match (rest.next(), rows.next()) {
+            (Some(o1), Some(w1)) => [*o0, *o1] = dot_1x2(x, x_offset, [w0, w1]),
+            _ => *o0 = dot_i8_offset(x, x_offset, w0, 0),
+        }
+    }
+}
+
 /// Two prepared input rows against `out[0].len()` weight rows of `k` (see
 /// [`scalar::gemm_2xn`]); `lanes` is [`expand_2`]'s result (the Arm DSP path's lanes,
 /// the scalar path's). Callers check the lengths.

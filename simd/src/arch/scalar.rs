@@ -419,6 +419,110 @@ pub(crate) fn dot_1x4_rows(x: &[i8], x_offset: i32, w: [&[i8]; 4]) -> [i32; 4] {
     acc
 }
 
+/// Prepares one input row for [`gemv_lanes`] (the scalar path on 32-bit targets):
+/// `buf[i] = x[i] + x_offset` as an `i16` for `i < n`, `n` the common length, returned
+/// as the initialised `buf[..n]` (`buf` need not be initialised: callers keep it on the
+/// stack without clearing it). `x_offset` must lie in [`OFFSET_MIN`, `OFFSET_MAX`]
+/// (every sum then fits an `i16`; callers check).
+#[allow(dead_code)] // 64-bit targets prepare nothing (see `arch::expand_1`)
+#[inline(never)]
+pub(crate) fn expand_1<'a>(
+    x: &[i8],
+    x_offset: i32,
+    buf: &'a mut [core::mem::MaybeUninit<i16>],
+) -> &'a [i16] {
+    debug_assert!((OFFSET_MIN..=OFFSET_MAX).contains(&x_offset));
+    let n = x.len().min(buf.len());
+    let (mut s, mut d) = (x.as_ptr(), buf.as_mut_ptr().cast::<i16>());
+    // SAFETY: `n ≤ x.len()`: one past the last element at most. The end goes through
+    // `black_box` (the identity) so that LLVM keeps the loop simple: one load, one add,
+    // one store per element (left to itself, it indexed every access).
+    let end = core::hint::black_box(unsafe { s.add(n) });
+    while s != end {
+        // SAFETY: `s` steps by 1 from the start of `x` to `end`, so here `s` is at
+        // element `i < n` of `x` and `d` at element `i` of `buf` (`n ≤ buf.len()`;
+        // `MaybeUninit<i16>` has the layout of `i16`): both in bounds.
+        unsafe {
+            // Within i16 for offsets in range (see above).
+            d.write(i32::from(*s).wrapping_add(x_offset) as i16);
+            s = s.add(1);
+            d = d.add(1);
+        }
+    }
+    // SAFETY: the loop wrote `buf[0..n]` (`n ≤ buf.len()`), and `MaybeUninit<i16>` has
+    // the layout of `i16`: the first `n` elements are initialised `i16`s, borrowed from
+    // `buf` for its lifetime.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<i16>(), n) }
+}
+
+/// `[x·w_0, …, x·w_{R−1}]` (`x·w = Σ_i lanes[i]·w[i]` over the common length of `lanes`
+/// and every row), from a row prepared by [`expand_1`]; wrapping in `i32`.
+///
+/// Written for 32-bit cores without SIMD: one element per iteration, its prepared input
+/// loaded once for the `R` rows (for `R = 4` on the Cortex-M4: 1 halfword load, 4 byte
+/// loads with write-back and 4 multiply-accumulates for 4 MACs, every operand in a
+/// register); the loop ends on a pointer comparison, so no counter is live. Never
+/// inlined: inside its caller's loop LLVM ran out of registers and addressed every row
+/// by a shared index (5.4 instructions per MAC against 2.9). The end goes through
+/// [`core::hint::black_box`] (the identity) so that LLVM keeps the loop as written (see
+/// [`pass_2x1_lanes`]). Two elements per iteration (two halfword loads or one word of
+/// two lanes) did not pay: LLVM's loop strength reduction then addressed every row by a
+/// shared index plus an add for the second byte (4.4 instructions per MAC).
+#[inline(never)]
+fn pass_1xr_lanes<const R: usize>(lanes: &[i16], w: [&[i8]; R]) -> [i32; R] {
+    let n = w.iter().fold(lanes.len(), |n, r| n.min(r.len()));
+    let mut acc = [0i32; R];
+    let (mut l, mut p) = (lanes.as_ptr(), w.map(<[i8]>::as_ptr));
+    // SAFETY: `n ≤ lanes.len()`: one past the last element at most.
+    let end = core::hint::black_box(unsafe { l.add(n) });
+    while l != end {
+        // SAFETY: `l` steps by 1 from the start of `lanes` to `end` (the identity of
+        // `black_box`), so here `l` is at element `i < n`; every `p[j]` is at element
+        // `i` of a row at least `n` long: all reads in bounds, every pointer ends at
+        // most one past its slice.
+        unsafe {
+            let x = i32::from(*l);
+            l = l.add(1);
+            for (a, p) in acc.iter_mut().zip(&mut p) {
+                *a = a.wrapping_add(x.wrapping_mul(i32::from(**p)));
+                *p = p.add(1);
+            }
+        }
+    }
+    acc
+}
+
+/// `out[j] = Σ_i lanes[i]·w[j·k + i]` for `j < out.len()`, `i < k` (`lanes`: the row
+/// prepared by [`expand_1`], `k` long), four weight rows per pass, then two, then one — the same sums, bit for bit, as [`dot_1x4`] over the raw row with its
+/// offset. Callers check that `w` holds `out.len()` rows of `k`; rows that do not fit
+/// are skipped.
+#[allow(dead_code)] // 64-bit targets prepare nothing (see `arch::expand_1`)
+#[inline(never)]
+pub(crate) fn gemv_lanes(lanes: &[i16], w: &[i8], out: &mut [i32]) {
+    let k = lanes.len();
+    if k == 0 {
+        out.fill(0);
+        return;
+    }
+    let mut rows = w.chunks_exact(k);
+    let mut quads = out.chunks_exact_mut(4);
+    for o in quads.by_ref() {
+        let (Some(a), Some(b), Some(c), Some(d)) =
+            (rows.next(), rows.next(), rows.next(), rows.next())
+        else {
+            return;
+        };
+        o.copy_from_slice(&pass_1xr_lanes(lanes, [a, b, c, d]));
+    }
+    let mut rest = quads.into_remainder().iter_mut();
+    while let (Some(o0), Some(w0)) = (rest.next(), rows.next()) {
+        match (rest.next(), rows.next()) {
+            (Some(o1), Some(w1)) => [*o0, *o1] = pass_1xr_lanes(lanes, [w0, w1]),
+            _ => [*o0] = pass_1xr_lanes(lanes, [w0]),
+        }
+    }
+}
+
 /// `out[c] = Σ_{r,t} (x[r·xs.row_step + t·xs.col_step + c] + x_offset)·
 /// w[r·ws.row_step + t·ws.col_step + c]` for `c < out.len()`, `r < rows`, `t < cols`
 /// (the depthwise window: one tap per channel), wrapping in `i32`. Callers check that
@@ -827,6 +931,40 @@ mod tests {
                         assert_eq!(b[j], naive(&x1, o, row), "k {k} o {o} n {n} j {j}");
                         assert_eq!((c[j], d[j]), (a[j], b[j]));
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prepared_gemv_matches_naive() {
+        for k in LENS {
+            for o in LANE_OFFSETS {
+                for n in [0usize, 1, 2, 3, 4, 5, 6, 7, 9] {
+                    let seed = ((k * 37 + n) as u32).wrapping_add(o as u32);
+                    let x = bytes(seed, k);
+                    let w = bytes(seed ^ 0x3c3c, n * k);
+                    let mut buf = vec![core::mem::MaybeUninit::<i16>::uninit(); k + 3];
+                    let lanes = expand_1(&x, o, &mut buf);
+                    assert_eq!(lanes.len(), k);
+                    let mut got = vec![7i32; n];
+                    gemv_lanes(lanes, &w, &mut got);
+                    for (j, &g) in got.iter().enumerate() {
+                        let row = &w[j * k..(j + 1) * k];
+                        assert_eq!(g, naive(&x, o, row), "k {k} o {o} n {n} j {j}");
+                    }
+                }
+            }
+            // The unprepared route (every offset, the dispatched tiles).
+            for o in LANE_OFFSETS.into_iter().chain(OFFSETS) {
+                let n = 7;
+                let seed = (k as u32).wrapping_mul(97) ^ o as u32;
+                let (x, w) = (bytes(seed, k), bytes(seed ^ 0x0f0f, n * k));
+                let mut got = vec![7i32; n];
+                crate::arch::gemv(&x, o, &[], &w, &mut got);
+                for (j, &g) in got.iter().enumerate() {
+                    let row = &w[j * k..(j + 1) * k];
+                    assert_eq!(g, naive(&x, o, row), "k {k} o {o} j {j}");
                 }
             }
         }
