@@ -11,7 +11,7 @@
 use mote_core::quant::{QuantizedMultiplier, Rounding};
 use mote_simd::dot::{dot_i16_i8, sdot};
 use mote_simd::isa::{self, Isa};
-use mote_simd::math::{sigmoid_in_place, sqrt_in_place, tanh_in_place};
+use mote_simd::math::{exp_in_place, sigmoid_in_place, sqrt_in_place, tanh_in_place};
 use mote_simd::requant::requantize_i8;
 use mote_tests::config;
 use mote_tests::paths::for_each_path;
@@ -95,7 +95,7 @@ fn square_roots_are_correctly_rounded_on_every_path() {
     });
 }
 
-/// The gate nonlinearities give the scalar path's bits on every path (each path compiles
+/// The gate nonlinearities and the exponential give the scalar path's bits on every path (each path compiles
 /// the same branch-free code for wider vectors, without FMA contraction).
 #[test]
 fn sigmoid_and_tanh_match_the_scalar_path_on_every_path() {
@@ -124,7 +124,11 @@ fn sigmoid_and_tanh_match_the_scalar_path_on_every_path() {
             x.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
         };
         let active = isa::active();
-        for f in [sigmoid_in_place as fn(&mut [f32]), tanh_in_place] {
+        for f in [
+            sigmoid_in_place as fn(&mut [f32]),
+            tanh_in_place,
+            exp_in_place,
+        ] {
             let here = run(f, None);
             let scalar = run(f, Some(Isa::Scalar));
             isa::set_limit(active);

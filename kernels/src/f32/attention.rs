@@ -22,10 +22,10 @@
 //! Forward keeps `Q`, `K`, `V`, every head's attention weights `P` and the heads'
 //! outputs in the caller's `saved` buffer ([`saved_len`]) for [`backward`].
 
-use crate::math::exp;
 use mote_core::error::{check_capacity, check_len, check_nonzero};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::math::exp_in_place;
 
 /// Geometry and options of a multi-head attention layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,16 +354,25 @@ pub fn forward(
 }
 
 /// Softmax of `row[..limit]` over the keys the mask keeps; every other entry 0 (all of
-/// them when no key is kept).
+/// them when no key is kept). The exponentials are `mote_simd::math::exp_in_place`'s
+/// (vectorised; within 2 ulp).
 fn softmax_masked(row: &mut [f32], limit: usize, mask: Option<&[u8]>) {
     let keep = |j: usize| j < limit && mask.is_none_or(|m| m[j] != 0);
     let max = (0..row.len())
         .filter(|&j| keep(j))
         .map(|j| row[j])
         .fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        row.fill(0.0);
+        return;
+    }
+    row.iter_mut().for_each(|x| *x -= max);
+    exp_in_place(row);
     let mut sum = 0.0;
     for (j, x) in row.iter_mut().enumerate() {
-        *x = if keep(j) { exp(*x - max) } else { 0.0 };
+        if !keep(j) {
+            *x = 0.0;
+        }
         sum += *x;
     }
     if sum > 0.0 {

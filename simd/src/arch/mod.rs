@@ -241,6 +241,19 @@ pub(crate) fn sigmoid_in_place(x: &mut [f32]) {
     scalar::sigmoid_in_place(x);
 }
 
+/// `x ← eˣ` on `[−87, 87]` (see [`scalar::exp_in_place`]), dispatched like
+/// [`sigmoid_in_place`].
+#[inline]
+pub(crate) fn exp_in_place(x: &mut [f32]) {
+    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+    if x86_avx2::available() {
+        // SAFETY: AVX2 and FMA are present (checked).
+        unsafe { x86_avx2::exp_in_place(x) };
+        return;
+    }
+    scalar::exp_in_place(x);
+}
+
 /// `x ← tanh x` (see [`scalar::tanh_in_place`]), dispatched like [`sigmoid_in_place`].
 #[inline]
 pub(crate) fn tanh_in_place(x: &mut [f32]) {

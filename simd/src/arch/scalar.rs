@@ -186,6 +186,13 @@ pub(crate) fn sigmoid_in_place(xs: &mut [f32]) {
     xs.iter_mut().for_each(|x| *x = sigmoid_one(*x));
 }
 
+/// `x ← eˣ` for `x` clamped to `[−87, 87]` (see `math::exp_in_place`); inlined like
+/// [`sigmoid_in_place`].
+#[inline(always)]
+pub(crate) fn exp_in_place(xs: &mut [f32]) {
+    xs.iter_mut().for_each(|x| *x = exp_bounded(*x));
+}
+
 /// `x ← tanh x` (see `math::tanh_in_place`); inlined like [`sigmoid_in_place`].
 #[inline(always)]
 pub(crate) fn tanh_in_place(xs: &mut [f32]) {

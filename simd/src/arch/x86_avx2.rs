@@ -101,6 +101,16 @@ pub(crate) unsafe fn sigmoid_in_place(x: &mut [f32]) {
     super::scalar::sigmoid_in_place(x);
 }
 
+/// [`scalar::exp_in_place`](super::scalar::exp_in_place) compiled for AVX2.
+///
+/// # Safety
+///
+/// [`available`] must have returned true.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn exp_in_place(x: &mut [f32]) {
+    super::scalar::exp_in_place(x);
+}
+
 /// [`scalar::tanh_in_place`](super::scalar::tanh_in_place) compiled for AVX2.
 ///
 /// # Safety
