@@ -19,14 +19,14 @@
 //! hidden state, laid out like the input (`[batch][steps][…]`, see `sequence`).
 
 use super::params::{
-    Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, step_view, step_view_mut,
+    GradLens, Params, Sites, StateMut, StateRef, WeightGrads, Weights, add_column_sums,
+    check_backward, check_forward, step_view, step_view_mut,
 };
 use super::sequence::{
     add_output_grad, add_state, aligned_side, at, copy_or_zero, input_side, last_state, previous,
     project_inputs, recurrent_side, write_output,
 };
-use mote_core::error::{check_capacity, check_len};
+use mote_core::error::check_len;
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 use mote_simd::math::{sigmoid_in_place, tanh_in_place};
@@ -45,6 +45,19 @@ pub enum Reset {
     /// To the previous state, `U_n·(r·h) + b_Un` (the original formulation).
     Before,
 }
+
+/// How this layer names its buffers in errors.
+const AT: Sites = Sites {
+    input: "gru: input",
+    initial: "gru: initial state",
+    output: "gru: output",
+    saved: "gru: saved",
+    grad_output: "gru: grad_output",
+    grad_final: "gru: grad_final",
+    grad_input: "gru: grad_input",
+    grad_initial: "gru: grad_initial",
+    scratch: "gru: scratch",
+};
 
 /// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·5·hidden`.
 ///
@@ -106,17 +119,17 @@ pub fn forward(
     saved: &mut [f32],
 ) -> Result<()> {
     let s = p.sizes(GATES)?;
-    check_len("gru: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "gru: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let saved_lens = (saved_len(p)?, saved.len());
+    check_forward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        output.len(),
+        saved_lens,
         false,
     )?;
-    check_len("gru: output", s.output, output.len())?;
-    check_len("gru: saved", saved_len(p)?, saved.len())?;
     let (h, g) = (p.hidden, s.gates);
     let (gates, rest) = saved.split_at_mut(s.rows * g);
     let (terms, hs) = rest.split_at_mut(s.rows * h);
@@ -271,36 +284,26 @@ pub fn backward(
     scratch: &mut [f32],
 ) -> Result<()> {
     let s = p.sizes(GATES)?;
-    check_len("gru: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "gru: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let lens = GradLens {
+        output: grad_output.len(),
+        fin: &grad_final,
+        input: grad_input.as_deref().map(<[f32]>::len),
+        weights: &grads,
+        initial: &grad_initial,
+    };
+    let saved_lens = (saved_len(p)?, saved.len());
+    let scratch_lens = (backward_scratch_len(p)?, scratch.len());
+    check_backward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        saved_lens,
+        lens,
+        scratch_lens,
         false,
     )?;
-    check_len("gru: saved", saved_len(p)?, saved.len())?;
-    check_len("gru: grad_output", s.output, grad_output.len())?;
-    check_state(
-        "gru: grad_final",
-        grad_final.h.map(<[f32]>::len),
-        grad_final.c.map(<[f32]>::len),
-        &s,
-        false,
-    )?;
-    if let Some(d) = &grad_input {
-        check_len("gru: grad_input", s.input, d.len())?;
-    }
-    check_weight_grads(&grads, &s)?;
-    check_state(
-        "gru: grad_initial",
-        grad_initial.h.as_deref().map(<[f32]>::len),
-        grad_initial.c.as_deref().map(<[f32]>::len),
-        &s,
-        false,
-    )?;
-    check_capacity("gru: scratch", backward_scratch_len(p)?, scratch.len())?;
     let (h, g) = (p.hidden, s.gates);
     let (acts, terms, hs) = regions(saved, s.rows, h);
     let (dgates, rest) = scratch.split_at_mut(s.rows * g);

@@ -24,14 +24,14 @@
 //! each and `∂U` as one per step.
 
 use super::params::{
-    Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, step_view, step_view_mut,
+    GradLens, Params, Sites, StateMut, StateRef, WeightGrads, Weights, add_column_sums,
+    check_backward, check_forward, step_view, step_view_mut,
 };
 use super::sequence::{
     add_output_grad, add_state, at, copy_or_zero, input_side, last_state, previous, project_inputs,
     recurrent_side, write_output,
 };
-use mote_core::error::{check_capacity, check_len};
+use mote_core::error::check_len;
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 use mote_simd::math::{sigmoid_in_place, tanh_in_place};
@@ -46,6 +46,19 @@ pub struct Cell {
     /// Constant added to the forget gate's pre-activation (TensorFlow's `forget_bias`).
     pub forget_bias: f32,
 }
+
+/// How this layer names its buffers in errors.
+const AT: Sites = Sites {
+    input: "lstm: input",
+    initial: "lstm: initial state",
+    output: "lstm: output",
+    saved: "lstm: saved",
+    grad_output: "lstm: grad_output",
+    grad_final: "lstm: grad_final",
+    grad_input: "lstm: grad_input",
+    grad_initial: "lstm: grad_initial",
+    scratch: "lstm: scratch",
+};
 
 /// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·6·hidden` (four gate
 /// activations, the cell state and the hidden state per step and sequence).
@@ -111,17 +124,17 @@ pub fn forward(
     saved: &mut [f32],
 ) -> Result<()> {
     let s = p.sizes(GATES)?;
-    check_len("lstm: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "lstm: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let saved_lens = (saved_len(p)?, saved.len());
+    check_forward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        output.len(),
+        saved_lens,
         true,
     )?;
-    check_len("lstm: output", s.output, output.len())?;
-    check_len("lstm: saved", saved_len(p)?, saved.len())?;
     let (h, g) = (p.hidden, s.gates);
     let (gates, rest) = saved.split_at_mut(s.rows * g);
     let (cells, hs) = rest.split_at_mut(s.rows * h);
@@ -271,36 +284,26 @@ pub fn backward(
 ) -> Result<()> {
     let _ = cell; // the forget bias is inside the saved gate activations
     let s = p.sizes(GATES)?;
-    check_len("lstm: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "lstm: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let lens = GradLens {
+        output: grad_output.len(),
+        fin: &grad_final,
+        input: grad_input.as_deref().map(<[f32]>::len),
+        weights: &grads,
+        initial: &grad_initial,
+    };
+    let saved_lens = (saved_len(p)?, saved.len());
+    let scratch_lens = (backward_scratch_len(p)?, scratch.len());
+    check_backward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        saved_lens,
+        lens,
+        scratch_lens,
         true,
     )?;
-    check_len("lstm: saved", saved_len(p)?, saved.len())?;
-    check_len("lstm: grad_output", s.output, grad_output.len())?;
-    check_state(
-        "lstm: grad_final",
-        grad_final.h.map(<[f32]>::len),
-        grad_final.c.map(<[f32]>::len),
-        &s,
-        true,
-    )?;
-    if let Some(d) = &grad_input {
-        check_len("lstm: grad_input", s.input, d.len())?;
-    }
-    check_weight_grads(&grads, &s)?;
-    check_state(
-        "lstm: grad_initial",
-        grad_initial.h.as_deref().map(<[f32]>::len),
-        grad_initial.c.as_deref().map(<[f32]>::len),
-        &s,
-        true,
-    )?;
-    check_capacity("lstm: scratch", backward_scratch_len(p)?, scratch.len())?;
     let (h, g) = (p.hidden, s.gates);
     let (gates, cells, hs) = regions(saved, s.rows, h);
     let (dgates, rest) = scratch.split_at_mut(s.rows * g);

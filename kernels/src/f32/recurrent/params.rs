@@ -2,7 +2,7 @@
 //! buffers ([`Weights`], [`WeightGrads`]), the state buffers ([`StateRef`],
 //! [`StateMut`]), and the strided views of one time step of a batch-major sequence.
 
-use mote_core::error::{check_len, check_nonzero};
+use mote_core::error::{check_capacity, check_len, check_nonzero};
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef};
 
@@ -285,4 +285,85 @@ pub(crate) fn add_column_sums(sum: &mut [f32], rows: &[f32], width: usize) {
     for row in rows.chunks_exact(width) {
         sum.iter_mut().zip(row).for_each(|(s, &r)| *s += r);
     }
+}
+
+/// How one layer names its buffers in errors (`"lstm: input"`, …).
+pub(crate) struct Sites {
+    pub input: &'static str,
+    pub initial: &'static str,
+    pub output: &'static str,
+    pub saved: &'static str,
+    pub grad_output: &'static str,
+    pub grad_final: &'static str,
+    pub grad_input: &'static str,
+    pub grad_initial: &'static str,
+    pub scratch: &'static str,
+}
+
+/// The lengths every layer's forward checks, in order: input, weights, initial state,
+/// output, saved (`(needed, given)`); a cell state only `with_cell`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_forward(
+    at: &Sites,
+    s: &Sizes,
+    input: usize,
+    weights: &Weights<'_>,
+    initial: &StateRef<'_>,
+    output: usize,
+    saved: (usize, usize),
+    with_cell: bool,
+) -> Result<()> {
+    check_len(at.input, s.input, input)?;
+    check_weights(weights, s)?;
+    let (h, c) = (initial.h.map(<[f32]>::len), initial.c.map(<[f32]>::len));
+    check_state(at.initial, h, c, s, with_cell)?;
+    check_len(at.output, s.output, output)?;
+    check_len(at.saved, saved.0, saved.1)
+}
+
+/// The gradient buffers of a backward pass, by length.
+pub(crate) struct GradLens<'a, 'g> {
+    /// `grad_output`'s length.
+    pub output: usize,
+    /// The final state's gradients.
+    pub fin: &'a StateRef<'g>,
+    /// `grad_input`'s length, when given.
+    pub input: Option<usize>,
+    /// The weight gradients.
+    pub weights: &'a WeightGrads<'g>,
+    /// The initial state's gradients.
+    pub initial: &'a StateMut<'g>,
+}
+
+/// What every layer's backward checks beyond its forward's buffers (input, weights,
+/// initial state and saved, as [`check_forward`] but with the output skipped): the
+/// gradients' lengths and the scratch capacity (`(needed, given)`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_backward(
+    at: &Sites,
+    s: &Sizes,
+    input: usize,
+    weights: &Weights<'_>,
+    initial: &StateRef<'_>,
+    saved: (usize, usize),
+    grads: GradLens<'_, '_>,
+    scratch: (usize, usize),
+    with_cell: bool,
+) -> Result<()> {
+    check_len(at.input, s.input, input)?;
+    check_weights(weights, s)?;
+    let (h, c) = (initial.h.map(<[f32]>::len), initial.c.map(<[f32]>::len));
+    check_state(at.initial, h, c, s, with_cell)?;
+    check_len(at.saved, saved.0, saved.1)?;
+    check_len(at.grad_output, s.output, grads.output)?;
+    let (h, c) = (grads.fin.h.map(<[f32]>::len), grads.fin.c.map(<[f32]>::len));
+    check_state(at.grad_final, h, c, s, with_cell)?;
+    if let Some(len) = grads.input {
+        check_len(at.grad_input, s.input, len)?;
+    }
+    check_weight_grads(grads.weights, s)?;
+    let h = grads.initial.h.as_deref().map(<[f32]>::len);
+    let c = grads.initial.c.as_deref().map(<[f32]>::len);
+    check_state(at.grad_initial, h, c, s, with_cell)?;
+    check_capacity(at.scratch, scratch.0, scratch.1)
 }

@@ -8,14 +8,14 @@
 //! output, so nothing else is needed.
 
 use super::params::{
-    Params, StateMut, StateRef, WeightGrads, Weights, add_column_sums, check_state,
-    check_weight_grads, check_weights, step_view, step_view_mut,
+    GradLens, Params, Sites, StateMut, StateRef, WeightGrads, Weights, add_column_sums,
+    check_backward, check_forward, step_view, step_view_mut,
 };
 use super::sequence::{
     add_output_grad, add_state, at, copy_or_zero, input_side, last_state, previous, project_inputs,
     recurrent_side, write_output,
 };
-use mote_core::error::{check_capacity, check_len};
+use mote_core::error::check_len;
 use mote_core::{Error, ErrorKind, Result};
 use mote_simd::gemm::{MatMut, MatRef, sgemm};
 use mote_simd::math::tanh_in_place;
@@ -53,6 +53,19 @@ impl Activation {
         }
     }
 }
+
+/// How this layer names its buffers in errors.
+const AT: Sites = Sites {
+    input: "rnn: input",
+    initial: "rnn: initial state",
+    output: "rnn: output",
+    saved: "rnn: saved",
+    grad_output: "rnn: grad_output",
+    grad_final: "rnn: grad_final",
+    grad_input: "rnn: grad_input",
+    grad_initial: "rnn: grad_initial",
+    scratch: "rnn: scratch",
+};
 
 /// Floats of `saved` for [`forward`] and [`backward`]: `2·batch·steps·hidden` (the
 /// pre-activations and the hidden states).
@@ -106,17 +119,17 @@ pub fn forward(
     saved: &mut [f32],
 ) -> Result<()> {
     let s = p.sizes(1)?;
-    check_len("rnn: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "rnn: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let saved_lens = (saved_len(p)?, saved.len());
+    check_forward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        output.len(),
+        saved_lens,
         false,
     )?;
-    check_len("rnn: output", s.output, output.len())?;
-    check_len("rnn: saved", saved_len(p)?, saved.len())?;
     let h = p.hidden;
     let (pre, hs) = saved.split_at_mut(s.rows * h);
     project_inputs(
@@ -176,36 +189,26 @@ pub fn backward(
     scratch: &mut [f32],
 ) -> Result<()> {
     let s = p.sizes(1)?;
-    check_len("rnn: input", s.input, input.len())?;
-    check_weights(weights, &s)?;
-    check_state(
-        "rnn: initial state",
-        initial.h.map(<[f32]>::len),
-        initial.c.map(<[f32]>::len),
+    let lens = GradLens {
+        output: grad_output.len(),
+        fin: &grad_final,
+        input: grad_input.as_deref().map(<[f32]>::len),
+        weights: &grads,
+        initial: &grad_initial,
+    };
+    let saved_lens = (saved_len(p)?, saved.len());
+    let scratch_lens = (backward_scratch_len(p)?, scratch.len());
+    check_backward(
+        &AT,
         &s,
+        input.len(),
+        weights,
+        &initial,
+        saved_lens,
+        lens,
+        scratch_lens,
         false,
     )?;
-    check_len("rnn: saved", saved_len(p)?, saved.len())?;
-    check_len("rnn: grad_output", s.output, grad_output.len())?;
-    check_state(
-        "rnn: grad_final",
-        grad_final.h.map(<[f32]>::len),
-        grad_final.c.map(<[f32]>::len),
-        &s,
-        false,
-    )?;
-    if let Some(d) = &grad_input {
-        check_len("rnn: grad_input", s.input, d.len())?;
-    }
-    check_weight_grads(&grads, &s)?;
-    check_state(
-        "rnn: grad_initial",
-        grad_initial.h.as_deref().map(<[f32]>::len),
-        grad_initial.c.as_deref().map(<[f32]>::len),
-        &s,
-        false,
-    )?;
-    check_capacity("rnn: scratch", backward_scratch_len(p)?, scratch.len())?;
     let h = p.hidden;
     let hs = &saved[s.rows * h..];
     let (dpre, rest) = scratch.split_at_mut(s.rows * h);
