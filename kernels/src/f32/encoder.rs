@@ -10,10 +10,10 @@
 //! FFN(v) = act(v·W₁ᵀ + b₁)·W₂ᵀ + b₂, act GELU by default
 //! ```
 //!
-//! Sequences are `[batch][steps][dim]`; the attention is [`attention`](super::attention)
+//! Sequences are `[batch][steps][dim]`; the attention is [`attention`]
 //! (self-attention, optional causal and key masks), the normalisations
-//! [`layer_norm`](super::norm::layer_norm) over `dim`, the feed-forward layers
-//! [`dense`](super::dense) on `batch·steps` rows. Dropout is left to the caller
+//! [`layer_norm`] over `dim`, the feed-forward layers
+//! [`dense`] on `batch·steps` rows. Dropout is left to the caller
 //! (between blocks). Forward keeps every intermediate the backward pass needs in the
 //! caller's `saved` buffer ([`saved_len`]).
 
