@@ -228,42 +228,31 @@ pub(crate) fn sqrt_in_place(x: &mut [f32]) {
     scalar::sqrt_in_place(x);
 }
 
-/// `x ← σ(x)` (see [`scalar::sigmoid_in_place`]): on x86-64 with AVX2 the same code
-/// compiled for 8-lane vectors (the same bits: no FMA contraction).
-#[inline]
-pub(crate) fn sigmoid_in_place(x: &mut [f32]) {
-    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
-    if x86_avx2::available() {
-        // SAFETY: AVX2 and FMA are present (checked).
-        unsafe { x86_avx2::sigmoid_in_place(x) };
-        return;
-    }
-    scalar::sigmoid_in_place(x);
+/// Stamps out the dispatch of an element-wise map whose one branch-free scalar body is
+/// compiled again for AVX2 (`x86_avx2::$name`, same bits: no FMA contraction).
+macro_rules! multiversioned {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $name(x: &mut [f32]) {
+            #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
+            if x86_avx2::available() {
+                // SAFETY: AVX2 and FMA are present (checked).
+                unsafe { x86_avx2::$name(x) };
+                return;
+            }
+            scalar::$name(x);
+        }
+    )*};
 }
 
-/// `x ← eˣ` on `[−87, 87]` (see [`scalar::exp_in_place`]), dispatched like
-/// [`sigmoid_in_place`].
-#[inline]
-pub(crate) fn exp_in_place(x: &mut [f32]) {
-    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
-    if x86_avx2::available() {
-        // SAFETY: AVX2 and FMA are present (checked).
-        unsafe { x86_avx2::exp_in_place(x) };
-        return;
-    }
-    scalar::exp_in_place(x);
-}
-
-/// `x ← tanh x` (see [`scalar::tanh_in_place`]), dispatched like [`sigmoid_in_place`].
-#[inline]
-pub(crate) fn tanh_in_place(x: &mut [f32]) {
-    #[cfg(all(target_arch = "x86_64", not(target_os = "none")))]
-    if x86_avx2::available() {
-        // SAFETY: AVX2 and FMA are present (checked).
-        unsafe { x86_avx2::tanh_in_place(x) };
-        return;
-    }
-    scalar::tanh_in_place(x);
+multiversioned! {
+    /// `x ← σ(x)` (see [`scalar::sigmoid_in_place`]).
+    sigmoid_in_place;
+    /// `x ← eˣ` on `[−87, 87]` (see [`scalar::exp_in_place`]).
+    exp_in_place;
+    /// `x ← tanh x` (see [`scalar::tanh_in_place`]).
+    tanh_in_place;
 }
 
 /// The f32 dot product (see [`scalar::dot`]).
