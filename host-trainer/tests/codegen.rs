@@ -21,6 +21,16 @@ mod tiny;
 #[path = "generated/tiny16.rs"]
 mod tiny16;
 
+#[allow(dead_code)]
+#[rustfmt::skip]
+#[path = "generated/tiny_lstm.rs"]
+mod tiny_lstm;
+
+#[allow(dead_code)]
+#[rustfmt::skip]
+#[path = "generated/tiny_lstm16.rs"]
+mod tiny_lstm16;
+
 /// Height, width and channels of the test model's input.
 const INPUT: [usize; 3] = [12, 12, 2];
 
@@ -83,6 +93,43 @@ type = "softmax"
     Model::new(spec.model, 7).expect("the test model builds")
 }
 
+/// An LSTM returning every step into one returning the last, then a dense layer: the
+/// LSTM record and its scratch region.
+fn tiny_lstm_model() -> Model {
+    let spec = mote_trainer::train::Spec::parse(
+        r#"
+[model]
+input = [6, 3]
+[[model.layers]]
+type = "lstm"
+units = 5
+return_sequences = true
+[[model.layers]]
+type = "lstm"
+units = 4
+[[model.layers]]
+type = "dense"
+units = 3
+"#,
+    )
+    .expect("the LSTM spec parses");
+    Model::new(spec.model, 5).expect("the LSTM model builds")
+}
+
+/// The `.mote` bytes of the LSTM test model.
+fn export_lstm(precision: Precision) -> Vec<u8> {
+    let model = tiny_lstm_model();
+    let mut rng = Rng::new(2);
+    let mut calib = vec![0f32; 32 * model.input_len()];
+    rng.fill_uniform(&mut calib, -2.0, 2.0);
+    let opts = Options {
+        precision,
+        ..Options::default()
+    };
+    let exported = quant::export(&model, &calib, Vec::new(), opts).expect("export");
+    exported.bytes.as_bytes().to_vec()
+}
+
 /// `n` seeded random samples, uniform in `[-2, 2)`.
 fn samples(seed: u64, n: usize) -> Vec<f32> {
     let mut rng = Rng::new(seed);
@@ -108,8 +155,9 @@ fn aligned(bytes: &[u8]) -> mote_core::format::AlignedBytes {
     mote_core::format::AlignedBytes::new(bytes)
 }
 
-/// Checks the generated module for `precision` against `tests/generated/<file>`.
-fn check_committed(precision: Precision, file: &str) {
+/// Checks the generated module for the model `export` writes in `precision` against
+/// `tests/generated/<file>`.
+fn check_committed(export: fn(Precision) -> Vec<u8>, precision: Precision, file: &str) {
     let bytes = export(precision);
     assert_eq!(
         bytes,
@@ -145,12 +193,56 @@ fn check_committed(precision: Precision, file: &str) {
 
 #[test]
 fn generated_int8_module_is_committed() {
-    check_committed(Precision::Int8, "tiny.rs");
+    check_committed(export, Precision::Int8, "tiny.rs");
 }
 
 #[test]
 fn generated_int16_module_is_committed() {
-    check_committed(Precision::Int16, "tiny16.rs");
+    check_committed(export, Precision::Int16, "tiny16.rs");
+}
+
+#[test]
+fn generated_lstm_modules_are_committed() {
+    check_committed(export_lstm, Precision::Int8, "tiny_lstm.rs");
+    check_committed(export_lstm, Precision::Int16, "tiny_lstm16.rs");
+}
+
+/// The generated LSTM module `$m` (activations `$t`, read and written through the
+/// interpreter's `$input` and `$output`) gives the executor's outputs, for the model
+/// exported in `$p`, on quantised inputs over the whole range.
+macro_rules! lstm_module_matches_the_executor {
+    ($m:ident, $t:ty, $input:ident, $output:ident, $p:expr, $seed:expr) => {{
+        let bytes = aligned(&export_lstm($p));
+        let model = IntModel::from_bytes(bytes.as_bytes()).unwrap();
+        assert_eq!(model.arena_bytes(), $m::ARENA_BYTES);
+        let mut exec_arena = vec![0u8; model.arena_bytes() + 16];
+        let mut it = Interpreter::new(&model, &mut exec_arena).unwrap();
+        let mut arena = $m::Arena::default();
+        let mut rng = Rng::new($seed);
+        let span = 1u32 << (8 * size_of::<$t>());
+        for _ in 0..50 {
+            let q: [$t; $m::INPUT_LEN] =
+                core::array::from_fn(|_| (i64::from(rng.below(span)) - i64::from(span / 2)) as $t);
+            it.$input().unwrap().copy_from_slice(&q);
+            it.invoke().unwrap();
+            let mut y = [0 as $t; $m::OUTPUT_LEN];
+            $m::predict(&q, &mut y, &mut arena).unwrap();
+            assert_eq!(&y[..], it.$output().unwrap());
+        }
+    }};
+}
+
+#[test]
+fn generated_lstm_modules_match_the_executor() {
+    lstm_module_matches_the_executor!(tiny_lstm, i8, input_i8, output_i8, Precision::Int8, 97);
+    lstm_module_matches_the_executor!(
+        tiny_lstm16,
+        i16,
+        input_i16,
+        output_i16,
+        Precision::Int16,
+        96
+    );
 }
 
 #[test]

@@ -258,6 +258,67 @@ impl Builder {
         y
     }
 
+    /// UNIDIRECTIONAL_SEQUENCE_LSTM of `hidden` units over `x` (`[batch, steps,
+    /// inputs]`), every step or the last, with its scratch tensor.
+    fn lstm(&mut self, x: usize, hidden: usize, sequences: bool, out_scale: f32) -> usize {
+        let d = self.def.tensors[x].dims.clone();
+        let (steps, inputs) = (d[d.len() - 2], d[d.len() - 1]);
+        let batch = d.iter().product::<usize>() / (steps * inputs);
+        let (x_scale, _) = quant_of(&self.def, x);
+        let data = self.rng.i8s(4 * hidden * inputs);
+        let w = self.constant("lstm/w", DType::I8, &[4 * hidden, inputs], data);
+        let data = self.rng.i8s(4 * hidden * hidden);
+        let u = self.constant("lstm/u", DType::I8, &[4 * hidden, hidden], data);
+        let bias: Vec<u8> = (0..4 * hidden as i64)
+            .flat_map(|j| {
+                let v = (j * 53 % 401 - 200) * 10;
+                match self.dtype {
+                    DType::I8 => (v as i32).to_le_bytes().to_vec(),
+                    _ => v.to_le_bytes().to_vec(),
+                }
+            })
+            .collect();
+        let bias_type = if self.dtype == DType::I8 {
+            DType::I32
+        } else {
+            DType::I64
+        };
+        let b = self.constant("lstm/b", bias_type, &[4 * hidden], bias);
+        let dims = if sequences {
+            vec![batch, steps, hidden]
+        } else {
+            vec![batch, hidden]
+        };
+        let y = self.act("lstm", &dims, out_scale, 0);
+        let state = batch * hidden;
+        let scratch_len = state + 4 * hidden + if sequences { state } else { 0 };
+        self.def.tensors.push(TensorDef {
+            name: "lstm/scratch".into(),
+            dtype: DType::I16,
+            dims: vec![scratch_len],
+            data: None,
+            arena_offset: 0,
+            quant: QuantDef::None,
+        });
+        let scratch = self.def.tensors.len() - 1;
+        // Weight scale 1/64 for every gate; cell scale 2^-11.
+        let m = |r: f64| QuantizedMultiplier::from_real(r).unwrap();
+        let mut ms = Vec::new();
+        for _ in 0..4 {
+            ms.push(m(f64::from(x_scale) / 64.0 * 4096.0));
+            ms.push(m(f64::from(out_scale) / 64.0 * 4096.0));
+        }
+        ms.extend([
+            m(2f64.powi(-15)),
+            m(2f64.powi(-19)),
+            m(2f64.powi(-30) / f64::from(out_scale)),
+        ]);
+        let mut params = [0; PARAMS];
+        params[..3].copy_from_slice(&[scratch as i32, -11, -1]);
+        self.op_with(OpCode::Lstm, &[x, w, u, b], y, ms, params);
+        y
+    }
+
     /// Plans the arena (reshapes in place over their input) and sets the output.
     fn finish(mut self, output: usize) -> ModelDef {
         let def = &mut self.def;
@@ -281,6 +342,12 @@ impl Builder {
                 if t == output {
                     last = last_op;
                 }
+                // An LSTM's scratch lives through its operator only.
+                let scratch_of = def
+                    .ops
+                    .iter()
+                    .position(|op| op.code == OpCode::Lstm && op.params[0] as usize == t);
+                let (first, last) = scratch_of.map_or((first, last), |i| (i, i));
                 let buf = Buffer::new(def.tensors[t].bytes(), first, last);
                 match producer.map(|i| &def.ops[i]) {
                     Some(op) if op.code == OpCode::Reshape => buf.reusing(buffer_of(op.inputs[0])),
@@ -330,11 +397,35 @@ fn model_conv_i16() -> ModelDef {
     b.finish(y)
 }
 
+/// int8: LSTM (every step) → LSTM (the last step) → fully connected.
+fn model_lstm_i8() -> ModelDef {
+    let mut b = Builder::new(DType::I8, &[1, 7, 3], 0.05, 3);
+    let s = b.lstm(b.def.input, 6, true, 1.0 / 128.0);
+    let h = b.lstm(s, 5, false, 1.0 / 128.0);
+    let y = b.dense(h, 4, 0.1);
+    b.finish(y)
+}
+
+/// int16: LSTM (the last step) of a batch of two sequences.
+fn model_lstm_i16() -> ModelDef {
+    let mut b = Builder::new(DType::I16, &[2, 5, 4], 1.0 / 4096.0, 0);
+    let h = b.lstm(b.def.input, 3, false, 1.0 / 32768.0);
+    b.finish(h)
+}
+
+/// Every hand-built model.
+fn defs() -> [ModelDef; 5] {
+    [
+        model_conv_i8(),
+        model_depthwise_i8(),
+        model_conv_i16(),
+        model_lstm_i8(),
+        model_lstm_i16(),
+    ]
+}
+
 fn models() -> Vec<Vec<u8>> {
-    [model_conv_i8(), model_depthwise_i8(), model_conv_i16()]
-        .iter()
-        .map(|d| d.to_bytes().unwrap())
-        .collect()
+    defs().iter().map(|d| d.to_bytes().unwrap()).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -422,10 +513,7 @@ fn op_at(bytes: &[u8], i: usize) -> usize {
 
 #[test]
 fn hand_built_models_read_back_and_run() {
-    for (def, bytes) in [model_conv_i8(), model_depthwise_i8(), model_conv_i16()]
-        .iter()
-        .zip(models())
-    {
+    for (def, bytes) in defs().iter().zip(models()) {
         let aligned = AlignedBytes::new(&bytes);
         let model = Model::from_bytes(aligned.as_bytes()).expect("a valid model");
         let view = model.view();
@@ -469,6 +557,99 @@ fn hand_built_models_read_back_and_run() {
         it.invoke().unwrap();
         it.output_f32(&mut y).unwrap();
         assert_eq!(y, first);
+    }
+}
+
+/// The LSTM record runs the integer LSTM kernel, bit for bit, from the zero state at
+/// every invocation (two sequences, the last step).
+#[test]
+fn lstm_record_is_the_kernel_from_the_zero_state() {
+    use mote_kernels::int8::lstm::{Params, Quant, State, Weights};
+    let def = model_lstm_i16();
+    let bytes = AlignedBytes::new(&def.to_bytes().unwrap());
+    let model = Model::from_bytes(bytes.as_bytes()).unwrap();
+    let mut arena = vec![0xA5u8; model.arena_bytes() + 16];
+    let mut it = Interpreter::new(&model, &mut arena).unwrap();
+    let x: Vec<i16> = (0..40).map(|i| (i * 2731 % 9001 - 4500) as i16).collect();
+    it.input_i16().unwrap().copy_from_slice(&x);
+    it.invoke().unwrap();
+    let got = it.output_i16().unwrap().to_vec();
+    it.invoke().unwrap();
+    assert_eq!(it.output_i16().unwrap(), got, "state carried over");
+
+    let op = &def.ops[0];
+    let data = |i: usize| def.tensors[op.inputs[i]].data.clone().unwrap();
+    let (w, u) = (data(1), data(2));
+    let bias: Vec<i64> = data(3)
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let i8s = |v: &[u8]| v.iter().map(|&b| b as i8).collect::<Vec<_>>();
+    let (w, u) = (i8s(&w), i8s(&u));
+    let q = Quant::from_record(&op.multipliers, 0, 0, op.params[1], op.params[2]).unwrap();
+    let (mut h, mut c) = ([0i16; 6], [0i16; 6]);
+    let mut state = State {
+        h: &mut h,
+        c: &mut c,
+    };
+    state.reset(&q);
+    let weights = Weights {
+        input: &w,
+        recurrent: &u,
+        bias: Some(&bias),
+    };
+    let mut scratch = [0i16; 12];
+    mote_kernels::int16::lstm::forward(
+        &Params::new(2, 5, 4, 3),
+        &q,
+        &x,
+        &weights,
+        &mut state,
+        &mut [],
+        &mut scratch,
+    )
+    .unwrap();
+    assert_eq!(got, h);
+    assert!(h.iter().any(|&v| v != 0), "{h:?}");
+}
+
+#[test]
+fn lstm_records_are_checked() {
+    let good = model_lstm_i8();
+    assert!(accepts(&good.to_bytes().unwrap()));
+    let lstm = 0; // the first LSTM: every step
+    let scratch = good.ops[lstm].params[0] as usize;
+    /// A corruption of the model and its LSTM's scratch tensor.
+    type Corrupt = fn(&mut ModelDef, usize);
+    let bad: [(&str, Corrupt); 10] = [
+        ("scratch index past the tensors", |d, _| {
+            d.ops[0].params[0] = 999
+        }),
+        ("scratch a constant", |d, _| d.ops[0].params[0] = 1),
+        ("scratch the output", |d, _| {
+            d.ops[0].params[0] = d.ops[0].output as i32
+        }),
+        ("scratch too short", |d, s| d.tensors[s].dims[0] -= 1),
+        ("scratch not i16", |d, s| d.tensors[s].dims[0] *= 2),
+        ("cell_scale_power", |d, _| d.ops[0].params[1] = 4),
+        ("cell_clip", |d, _| d.ops[0].params[2] = -2),
+        ("an unused param", |d, _| d.ops[0].params[3] = 1),
+        ("10 multipliers", |d, _| {
+            d.ops[0].multipliers.pop();
+        }),
+        ("recurrent weights of another width", |d, _| {
+            let u = d.ops[0].inputs[2];
+            d.tensors[u].dims = vec![12, 12];
+        }),
+    ];
+    for (what, f) in bad {
+        let mut d = good.clone();
+        f(&mut d, scratch);
+        if what == "scratch not i16" {
+            d.tensors[scratch].dtype = DType::I8;
+        }
+        let accepted = d.to_bytes().is_ok_and(|b| accepts(&b));
+        assert!(!accepted, "{what}: accepted");
     }
 }
 
@@ -953,7 +1134,7 @@ fn write_fuzz_seeds() {
     };
     let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let names = ["conv_i8", "depthwise_i8", "conv_i16"];
+    let names = ["conv_i8", "depthwise_i8", "conv_i16", "lstm_i8", "lstm_i16"];
     for (name, bytes) in names.iter().zip(models()) {
         std::fs::write(dir.join(format!("seed-{name}.mote")), bytes).unwrap();
     }

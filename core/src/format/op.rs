@@ -69,11 +69,24 @@ pub enum OpCode {
     Concat = 15,
     /// Inputs `[x]`: `requantise(x − zp_in) + zp_out`. Multipliers `[input→output]`.
     Requantize = 16,
+    /// A whole-sequence LSTM (TFLite's integer kernel, gates `i, f, g, o`; see
+    /// `mote_kernels::int8::lstm`), starting from the zero state at every invocation.
+    /// Inputs `[x, weights, recurrent, bias?]`: `x` `[…, steps, inputs]` (batch the
+    /// product of the leading dimensions), weights `[4·hidden, inputs]` and recurrent
+    /// `[4·hidden, hidden]` constant symmetric i8, bias `[4·hidden]` i32 (i64 for int16
+    /// activations). Output `[…, steps, hidden]` (every step) or `[…, hidden]` (the last
+    /// step), the hidden state's quantisation. Multipliers (11): each gate's input and
+    /// recurrent product into Q3.12 (`i.x, i.h, f.x, f.h, g.x, g.h, o.x, o.h`), then
+    /// `forget→cell`, `input→cell`, `cell→output`. Params `[scratch, cell_scale_power,
+    /// cell_clip]`: `scratch` the index of an i16 arena tensor the operator may
+    /// overwrite ([`LstmShape::scratch_len`](super::LstmShape::scratch_len) elements at least; no operator writes it, and it
+    /// overlaps neither `x` nor the output), `cell_clip` −1 for none.
+    Lstm = 17,
 }
 
 impl OpCode {
     /// Every code, in numeric order.
-    pub const ALL: [OpCode; 16] = [
+    pub const ALL: [OpCode; 17] = [
         Self::Conv2d,
         Self::DepthwiseConv2d,
         Self::TransposeConv2d,
@@ -90,6 +103,7 @@ impl OpCode {
         Self::Pad,
         Self::Concat,
         Self::Requantize,
+        Self::Lstm,
     ];
 
     /// The code stored in a record.
@@ -121,6 +135,7 @@ impl OpCode {
             Self::Pad => "PAD",
             Self::Concat => "CONCATENATION",
             Self::Requantize => "QUANTIZE",
+            Self::Lstm => "UNIDIRECTIONAL_SEQUENCE_LSTM",
         }
     }
 
@@ -133,6 +148,7 @@ impl OpCode {
             Self::Add | Self::Mul => (2, 2),
             Self::Softmax => (1, 3),
             Self::Concat => (1, MAX_INPUTS),
+            Self::Lstm => (3, 4),
             _ => (1, 1),
         }
     }
@@ -146,6 +162,7 @@ impl OpCode {
             Self::Add => (3, 3),
             Self::Mul | Self::Relu | Self::Requantize => (1, 1),
             Self::Logistic | Self::Tanh | Self::Softmax => (0, 1),
+            Self::Lstm => (11, 11),
             _ => (0, 0),
         }
     }

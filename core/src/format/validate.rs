@@ -3,6 +3,7 @@
 //! these once at load, so the executor can trust a model it accepted.
 
 use super::bytes::malformed;
+use super::lstm::LstmShape;
 use super::op::{OpCode, OpInfo};
 use super::tensor::{Quantization, Storage, TensorInfo};
 use crate::dtype::DType;
@@ -258,6 +259,7 @@ pub(crate) fn op<'a>(
             }
             unused_params(2 * xd.len())
         }
+        OpCode::Lstm => lstm(op, at, &x, &out, &tensor),
         OpCode::Concat => {
             let od = out.shape.dims();
             let axis = op.params[0];
@@ -286,6 +288,82 @@ pub(crate) fn op<'a>(
             unused_params(1)
         }
     }
+}
+
+/// An LSTM's tensors, shapes, parameters and scratch (see [`OpCode::Lstm`]).
+fn lstm<'a>(
+    op: &OpInfo<'a>,
+    at: usize,
+    x: &TensorInfo<'a>,
+    out: &TensorInfo<'a>,
+    tensor: &impl Fn(usize) -> Result<TensorInfo<'a>>,
+) -> Result<()> {
+    let bad = |what: &'static str| malformed(what, at);
+    let input = |i: usize| op.input(i).map(tensor).transpose();
+    let w = input(1)?.ok_or(bad("op: LSTM weights missing"))?;
+    let u = input(2)?.ok_or(bad("op: LSTM recurrent weights missing"))?;
+    let weights_ok = |t: &TensorInfo<'_>| {
+        t.dtype == DType::I8 && t.storage == Storage::Constant && t.quant.zero_point() == 0
+    };
+    if !weights_ok(&w) || !weights_ok(&u) || out.dtype != x.dtype {
+        return Err(bad(
+            "op: LSTM weights must be constant symmetric i8 and the output the input's type",
+        ));
+    }
+    let shape =
+        LstmShape::of(x, &u, out).ok_or(bad("op: LSTM input must be [..., steps, inputs]"))?;
+    let gates = shape.hidden.checked_mul(4);
+    if w.shape.dims() != [gates.unwrap_or(0), shape.inputs]
+        || u.shape.dims() != [gates.unwrap_or(0), shape.hidden]
+        || shape.output_len() != Some(out.len())
+        || out.shape.dims().last() != Some(&shape.hidden)
+    {
+        return Err(bad(
+            "op: LSTM shapes (weights [4·hidden, inputs], recurrent [4·hidden, hidden], output every step or the last)",
+        ));
+    }
+    let bias_type = match x.dtype {
+        DType::I8 => DType::I32,
+        _ => DType::I64,
+    };
+    if let Some(b) = input(3)?
+        && (b.dtype != bias_type || b.storage != Storage::Constant || Some(b.len()) != gates)
+    {
+        return Err(bad(
+            "op: LSTM bias must be constant [4·hidden], i32 (i64 for int16)",
+        ));
+    }
+    let p = op.params;
+    let scratch = usize::try_from(p[0])
+        .ok()
+        .and_then(|t| tensor(t).ok())
+        .ok_or(malformed("op: LSTM scratch (no such tensor)", at + 36))?;
+    let need = shape.scratch_len();
+    let disjoint = |a: &TensorInfo<'_>| {
+        a.offset + a.bytes <= scratch.offset || scratch.offset + scratch.bytes <= a.offset
+    };
+    if scratch.dtype != DType::I16
+        || scratch.storage != Storage::Arena
+        || need.is_none_or(|n| scratch.len() < n)
+        || !disjoint(x)
+        || !disjoint(out)
+    {
+        return Err(malformed(
+            "op: LSTM scratch (an i16 arena tensor, long enough, apart from x and the output)",
+            at + 36,
+        ));
+    }
+    let (lo, hi) = crate::quant::LSTM_CELL_SCALE_POWER_RANGE;
+    if !(lo..=hi).contains(&p[1]) {
+        return Err(malformed("op: LSTM cell_scale_power", at + 40));
+    }
+    if !(-1..=i32::from(i16::MAX)).contains(&p[2]) {
+        return Err(malformed("op: LSTM cell_clip (-1 or 0..=32767)", at + 44));
+    }
+    if p[3..].iter().any(|&v| v != 0) {
+        return Err(malformed("op: params (unused must be 0)", at + 48));
+    }
+    Ok(())
 }
 
 /// Types and quantisation of a weighted operator (conv, depthwise, transposed, dense).

@@ -10,11 +10,13 @@
 //! with [`QuantizedMultiplier::apply`] in TFLite's double- or single-rounding form.
 
 pub mod activation;
+pub mod lstm;
 pub mod multiplier;
 pub mod params;
 pub mod softmax;
 
 pub use activation::FusedActivation;
+pub use lstm::LSTM_CELL_SCALE_POWER_RANGE;
 pub use multiplier::{QuantizedMultiplier, Rounding};
 pub use params::{PerChannelQuant, QuantParams, Quantization};
 pub use softmax::{SoftmaxScaling, calculate_input_radius, softmax_scaling};

@@ -182,15 +182,16 @@ pub fn run(args: &Args) -> Result<String> {
             text,
             "\nper-layer error on {n} test samples (integer output dequantised vs the float layer):"
         );
+        let w = errors.iter().map(|e| e.code.len()).fold(18, usize::max);
         let _ = writeln!(
             text,
-            "{:>3}  {:<18} {:<34} {:>10} {:>5} {:>10} {:>9} {:>8}",
+            "{:>3}  {:<w$} {:<34} {:>10} {:>5} {:>10} {:>9} {:>8}",
             "op", "operator", "layers", "scale", "zp", "rmse", "rel", "max LSB"
         );
         for e in &errors {
             let _ = writeln!(
                 text,
-                "{:>3}  {:<18} {:<34} {:>10.3e} {:>5} {:>10.3e} {:>8.2}% {:>8.1}",
+                "{:>3}  {:<w$} {:<34} {:>10.3e} {:>5} {:>10.3e} {:>8.2}% {:>8.1}",
                 e.op,
                 e.code,
                 e.name,

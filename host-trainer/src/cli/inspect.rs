@@ -54,9 +54,14 @@ pub fn run(path: &Path) -> Result<String> {
             "input transform x' = a·x + b per channel (channel 0: a = {a}, b = {b})"
         );
     }
+    // The operator column fits the longest name (UNIDIRECTIONAL_SEQUENCE_LSTM).
+    let w = (0..view.op_count())
+        .filter_map(|i| view.op(i).ok())
+        .map(|op| op.code.name().len())
+        .fold(18, usize::max);
     let _ = writeln!(
         out,
-        "\n{:>3}  {:<18} {:>7}  {:<28} {:<6} {:>9}  params",
+        "\n{:>3}  {:<w$} {:>7}  {:<28} {:<6} {:>9}  params",
         "op", "operator", "output", "inputs", "act", "mults"
     );
     for i in 0..view.op_count() {
@@ -65,7 +70,7 @@ pub fn run(path: &Path) -> Result<String> {
         let used = op.params.iter().rposition(|&p| p != 0).map_or(0, |p| p + 1);
         let _ = writeln!(
             out,
-            "{i:>3}  {:<18} {:>7}  {:<28} {:<6} {:>9}  {:?}",
+            "{i:>3}  {:<w$} {:>7}  {:<28} {:<6} {:>9}  {:?}",
             op.code.name(),
             op.output,
             inputs.join(", "),

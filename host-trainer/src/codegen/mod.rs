@@ -7,6 +7,7 @@
 
 mod emit;
 mod float;
+mod lstm;
 mod ops;
 
 pub use float::rust_module_f32;

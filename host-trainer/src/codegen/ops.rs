@@ -59,7 +59,13 @@ pub(super) fn emit(
     let int8 = x_t.dtype == DType::I8;
     let act = x_t.dtype; // the activation type the executor picks the kernel by
     let mut lines: Vec<String> = Vec::new();
+    let mut scratch = None;
     match op.code {
+        OpCode::Lstm => {
+            let (l, region) = super::lstm::emit(m, i, op)?;
+            lines = l;
+            scratch = Some(region);
+        }
         OpCode::Conv2d
         | OpCode::DepthwiseConv2d
         | OpCode::TransposeConv2d
@@ -572,11 +578,29 @@ pub(super) fn emit(
     } else {
         "_"
     };
-    let _ = writeln!(
-        body,
-        "    {{\n        let ({rest}, out) = ArenaSplit::at(&mut arena.0, {}, {})?;",
-        out_t.offset, out_t.bytes
-    );
+    let _ = match scratch {
+        None => writeln!(
+            body,
+            "    {{\n        let ({rest}, out) = ArenaSplit::at(&mut arena.0, {}, {})?;",
+            out_t.offset, out_t.bytes
+        ),
+        Some((offset, bytes)) => {
+            let (lhs, rhs) = (
+                format!("let ({rest}, out, scratch) ="),
+                format!(
+                    "ArenaSplit::with_scratch(&mut arena.0, ({}, {}), ({offset}, {bytes}))?;",
+                    out_t.offset, out_t.bytes
+                ),
+            );
+            // rustfmt's layout: one line when it fits in 100 columns.
+            let sep = if 8 + lhs.len() + 1 + rhs.len() <= 100 {
+                " "
+            } else {
+                "\n            "
+            };
+            writeln!(body, "    {{\n        {lhs}{sep}{rhs}")
+        }
+    };
     for l in lines {
         let _ = writeln!(body, "        {l}");
     }
@@ -586,7 +610,7 @@ pub(super) fn emit(
 
 /// `f(args…)?;` on one line when it fits in 100 columns (in a block at 8 spaces),
 /// else one argument a line, as rustfmt has it.
-fn call(lines: &mut Vec<String>, f: &str, args: &[&str]) {
+pub(super) fn call(lines: &mut Vec<String>, f: &str, args: &[&str]) {
     let one = format!("{f}({})?;", args.join(", "));
     if 8 + one.len() <= 100 {
         lines.push(one);

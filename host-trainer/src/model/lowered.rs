@@ -47,6 +47,28 @@ pub enum Lowered {
         /// Bias.
         bias: Option<usize>,
     },
+    /// An LSTM over `[steps, inputs]` samples; weights `[4·units][inputs]` and
+    /// `[4·units][units]`, gate blocks `i, f, g, o`.
+    Lstm {
+        /// Time steps.
+        steps: usize,
+        /// Features per step.
+        inputs: usize,
+        /// Hidden units.
+        units: usize,
+        /// Outputs every step (else the last).
+        return_sequences: bool,
+        /// Reads the sequence backwards.
+        reverse: bool,
+        /// Constant added to the forget gate's pre-activation.
+        forget_bias: f32,
+        /// Input weights.
+        weights: usize,
+        /// Recurrent weights.
+        recurrent: usize,
+        /// Bias.
+        bias: Option<usize>,
+    },
     /// A windowed pool of one image.
     Pool(pool::Params),
     /// A global pool of one image.

@@ -10,7 +10,8 @@ pub const ALIGN: usize = 16;
 
 /// The planner's buffers for `def`'s arena tensors: tensor `t` alive from the op that
 /// writes it (0 for the input) to the last op that reads it (the end for the output);
-/// a reshape may take over its input's bytes. Returns the buffers and, for each, its
+/// an LSTM's scratch lives through its operator; a reshape may take over its input's
+/// bytes. Returns the buffers and, for each, its
 /// tensor index.
 pub fn buffers(def: &ModelDef) -> (Vec<Buffer>, Vec<usize>) {
     let arena: Vec<usize> = (0..def.tensors.len())
@@ -36,6 +37,14 @@ pub fn buffers(def: &ModelDef) -> (Vec<Buffer>, Vec<usize>) {
             if let Some(b) = index_of(t) {
                 bufs[b].last = bufs[b].last.max(i);
             }
+        }
+    }
+    // An LSTM's scratch is alive during its operator only.
+    for (i, op) in def.ops.iter().enumerate() {
+        let scratch = usize::try_from(op.params[0]).ok().and_then(index_of);
+        if let (OpCode::Lstm, Some(b)) = (op.code, scratch) {
+            bufs[b].first = i;
+            bufs[b].last = i;
         }
     }
     if let Some(b) = index_of(def.output) {

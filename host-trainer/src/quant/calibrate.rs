@@ -1,7 +1,7 @@
 //! Activation ranges from a representative data set: min-max, a percentile, or the
 //! clipping range that minimises the expected quantisation error (MSE).
 
-use super::graph::FGraph;
+use super::graph::{FGraph, FKind};
 use crate::model::Model;
 use crate::{Error, Result};
 
@@ -128,6 +128,91 @@ pub fn ranges(
             _ => mse(lo, hi, h),
         })
         .collect())
+}
+
+/// What an integer LSTM needs calibrated beyond its input and output tensors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LstmRange {
+    /// The largest `|c|` of the cell state over every step (it sets the cell's
+    /// power-of-two scale).
+    pub cell: f32,
+    /// The hidden state's range over every step (the recurrent input's quantisation,
+    /// wider than the output's when only the last step is returned).
+    pub hidden: (f32, f32),
+}
+
+/// For each operator of `graph`, the [`LstmRange`] of an LSTM (`None` for the others),
+/// from the float LSTM run over the values its input takes on `inputs`.
+pub fn lstm_ranges(
+    model: &Model,
+    graph: &FGraph,
+    inputs: &[f32],
+) -> Result<Vec<Option<LstmRange>>> {
+    use mote_kernels::f32::recurrent::{Params, StateRef, Weights, lstm};
+    let mut out: Vec<Option<LstmRange>> = vec![None; graph.ops.len()];
+    let mut failed = None;
+    each_chunk(model, graph, inputs, |t, values| {
+        for (o, op) in graph.ops.iter().enumerate() {
+            let FKind::Lstm {
+                steps,
+                inputs,
+                units,
+                w,
+                u,
+                b,
+                ..
+            } = &op.kind
+            else {
+                continue;
+            };
+            if op.input() != t || failed.is_some() {
+                continue;
+            }
+            let batch = values.len() / (steps * inputs).max(1);
+            let p = Params::new(batch, *steps, *inputs, *units).sequences(true);
+            let weights = Weights {
+                input: w,
+                recurrent: u,
+                bias: Some(b),
+                recurrent_bias: None,
+            };
+            let run = || -> mote_core::Result<(f32, (f32, f32))> {
+                let mut y = vec![0.0; p.output_len()?];
+                let mut saved = vec![0.0; lstm::saved_len(&p)?];
+                let cell = lstm::Cell::default();
+                lstm::forward(
+                    &p,
+                    &cell,
+                    values,
+                    &weights,
+                    StateRef::default(),
+                    &mut y,
+                    &mut saved,
+                )?;
+                let (cells, hs) = lstm::saved_states(&p, &saved)?;
+                let c = cells.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let h = hs
+                    .iter()
+                    .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                Ok((c, h))
+            };
+            match run() {
+                Ok((c, (lo, hi))) => {
+                    let r = out[o].get_or_insert(LstmRange {
+                        cell: 0.0,
+                        hidden: (0.0, 0.0),
+                    });
+                    r.cell = r.cell.max(c);
+                    r.hidden = (r.hidden.0.min(lo), r.hidden.1.max(hi));
+                }
+                Err(e) => failed = Some(format!("calibration: LSTM '{}': {e}", op.name)),
+            }
+        }
+    })?;
+    match failed {
+        Some(detail) => Err(Error::Mismatch { detail }),
+        None => Ok(out),
+    }
 }
 
 /// The range between the `(100 − p)`-th and `p`-th percentiles (kept around 0).

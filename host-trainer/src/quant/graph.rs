@@ -80,6 +80,23 @@ pub enum FKind {
         /// Bias.
         b: Vec<f32>,
     },
+    /// A whole-sequence LSTM from the zero state (gate blocks `i, f, g, o`).
+    Lstm {
+        /// Time steps.
+        steps: usize,
+        /// Features per step.
+        inputs: usize,
+        /// Hidden units.
+        units: usize,
+        /// Outputs every step (else the last).
+        sequences: bool,
+        /// Input weights `[4·units][inputs]`.
+        w: Vec<f32>,
+        /// Recurrent weights `[4·units][units]`.
+        u: Vec<f32>,
+        /// Bias `[4·units]`, the forget bias folded in.
+        b: Vec<f32>,
+    },
     /// Max pool.
     MaxPool(PoolGeometry),
     /// Average pool (padding not counted).
@@ -149,6 +166,12 @@ impl FOp {
                     * params.window_w.size) as u64
             }
             FKind::Dense { inputs, .. } => (out * inputs) as u64,
+            FKind::Lstm {
+                steps,
+                inputs,
+                units,
+                ..
+            } => (steps * 4 * units * (inputs + units)) as u64,
             _ => 0,
         }
     }
@@ -361,6 +384,35 @@ impl Lowering<'_> {
                 };
                 self.op(name, kind, vec![cur], &shape, i)
             }
+            Lowered::Lstm {
+                steps,
+                inputs,
+                units,
+                return_sequences,
+                reverse,
+                forget_bias,
+                weights,
+                recurrent,
+                bias: b,
+            } => {
+                if reverse {
+                    return Err(unsupported(name, "a reversed (go_backwards) LSTM"));
+                }
+                let mut b = bias(b, 4 * units);
+                b[units..2 * units]
+                    .iter_mut()
+                    .for_each(|v| *v += forget_bias);
+                let kind = FKind::Lstm {
+                    steps,
+                    inputs,
+                    units,
+                    sequences: return_sequences,
+                    w: param(weights),
+                    u: param(recurrent),
+                    b,
+                };
+                self.op(name, kind, vec![cur], &shape, i)
+            }
             Lowered::Pool(p) => {
                 let (t, _) = pads(p.height, p.window_h, p.padding_h)?;
                 let (l, _) = pads(p.width, p.window_w, p.padding_w)?;
@@ -438,6 +490,7 @@ impl Lowering<'_> {
                         && !matches!(
                             op.kind,
                             FKind::Softmax
+                                | FKind::Lstm { .. }
                                 | FKind::Reshape
                                 | FKind::Concat
                                 | FKind::Logistic

@@ -7,6 +7,7 @@
 //! | [`graph`] | lowering to format operators; batch-norm folding, activation fusion |
 //! | [`calibrate`] | activation ranges: min-max, percentile, MSE-optimal |
 //! | [`quantize`] | per-channel int8 weights, int8/int16 activations, multipliers |
+//! | [`lstm`] | an LSTM's record: per-gate weights, Q3.12 gates, the cell's scale |
 //! | [`arena`] | tensor lifetimes and the arena plan |
 //! | [`evaluate`] | running the exported model, accuracy, per-layer error |
 
@@ -14,6 +15,7 @@ pub mod arena;
 pub mod calibrate;
 pub mod evaluate;
 pub mod graph;
+pub mod lstm;
 pub mod quantize;
 
 use crate::data::normalise::Normalisation;
@@ -91,7 +93,8 @@ pub fn export(
 ) -> Result<Exported> {
     let graph = graph::lower(model)?;
     let ranges = calibrate::ranges(model, &graph, calib, opts.method)?;
-    let mut def = quantize::quantize(&graph, &ranges, opts.precision)?;
+    let lstm = calibrate::lstm_ranges(model, &graph, calib)?;
+    let mut def = quantize::quantize(&graph, &ranges, &lstm, opts.precision)?;
     def.input_affine = affine;
     arena::assign(&mut def, opts.reuse)?;
     let bytes = AlignedBytes::new(&def.to_bytes()?);

@@ -3,6 +3,7 @@
 //! (int64) biases, and every requantisation multiplier precomputed — TFLite's
 //! full-integer post-training quantisation scheme.
 
+use super::calibrate::LstmRange;
 use super::graph::{FGraph, FKind, FOp};
 use crate::{Error, Result};
 use mote_core::dtype::DType;
@@ -68,7 +69,7 @@ pub fn activation_params(lo: f32, hi: f32, precision: Precision) -> Result<Quant
 
 /// Symmetric per-channel int8 weights: for `channels` channels where element `i`
 /// belongs to channel `channel(i)`, the scales `max|w|/127` and the rounded values.
-fn quantize_weights(
+pub(super) fn quantize_weights(
     w: &[f32],
     channels: usize,
     channel: impl Fn(usize) -> usize,
@@ -102,7 +103,14 @@ pub fn dims_of(shape: &[usize]) -> Vec<usize> {
 }
 
 /// Builds the model description (arena offsets not yet planned).
-pub fn quantize(graph: &FGraph, ranges: &[(f32, f32)], precision: Precision) -> Result<ModelDef> {
+/// `lstm` holds, per operator, what [`lstm_ranges`](super::calibrate::lstm_ranges)
+/// calibrated for an LSTM.
+pub fn quantize(
+    graph: &FGraph,
+    ranges: &[(f32, f32)],
+    lstm: &[Option<LstmRange>],
+    precision: Precision,
+) -> Result<ModelDef> {
     let dtype = precision.dtype();
     // Activation quantisation, with pools and reshapes keeping their input's (as the
     // integer kernels require) and softmax its fixed output scale.
@@ -110,8 +118,19 @@ pub fn quantize(graph: &FGraph, ranges: &[(f32, f32)], precision: Precision) -> 
         .iter()
         .map(|&(lo, hi)| activation_params(lo, hi, precision))
         .collect::<Result<_>>()?;
-    for op in &graph.ops {
+    for (o, op) in graph.ops.iter().enumerate() {
         match op.kind {
+            FKind::Lstm { .. } => {
+                // The hidden state is the recurrent input at every step: its range over
+                // all steps, not only those returned.
+                let (lo, hi) = ranges[op.output];
+                let h = lstm
+                    .get(o)
+                    .copied()
+                    .flatten()
+                    .map_or((lo, hi), |r| r.hidden);
+                quant[op.output] = activation_params(lo.min(h.0), hi.max(h.1), precision)?;
+            }
             FKind::MaxPool(_) | FKind::AvgPool(_) | FKind::Reshape => {
                 quant[op.output] = quant[op.input()]
             }
@@ -161,15 +180,25 @@ pub fn quantize(graph: &FGraph, ranges: &[(f32, f32)], precision: Precision) -> 
         arena_bytes: 0,
         input_affine: Vec::new(),
     };
-    for op in &graph.ops {
-        let od = lower_op(&mut def, op, &quant, precision)?;
+    for (o, op) in graph.ops.iter().enumerate() {
+        let od = match (&op.kind, lstm.get(o).copied().flatten()) {
+            (FKind::Lstm { .. }, Some(r)) => {
+                super::lstm::lower_lstm(&mut def, op, &quant, r, precision)?
+            }
+            (FKind::Lstm { .. }, None) => {
+                return Err(Error::Mismatch {
+                    detail: format!("export: LSTM '{}' was not calibrated", op.name),
+                });
+            }
+            _ => lower_op(&mut def, op, &quant, precision)?,
+        };
         def.ops.push(od);
     }
     Ok(def)
 }
 
 /// Adds a constant tensor, returning its index.
-fn constant(
+pub(super) fn constant(
     def: &mut ModelDef,
     name: String,
     dtype: DType,
@@ -274,6 +303,11 @@ fn lower_op(
         } => {
             od.code = OpCode::FullyConnected;
             Some((w, b, vec![*outputs, *inputs], 0))
+        }
+        FKind::Lstm { .. } => {
+            return Err(Error::Mismatch {
+                detail: format!("export: LSTM '{}' lowered without its ranges", op.name),
+            });
         }
         FKind::Transpose { .. } => {
             return Err(Error::spec(

@@ -7,10 +7,12 @@
 //! [`Interpreter::invoke`] runs the operators in order.
 
 mod interpreter;
+mod lstm;
 mod model;
 mod ops;
 mod regions;
 
 pub use interpreter::Interpreter;
+pub use lstm::{lstm_s8, lstm_s16};
 pub use model::Model;
 pub use regions::{ArenaSplit, i8s, i8s_mut, i16s, i16s_mut};

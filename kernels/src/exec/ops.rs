@@ -30,6 +30,9 @@ fn input_tensor<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, i: usize) -> Result<
 
 /// Runs operator `op` over `arena`.
 pub(crate) fn run<'a>(model: &ModelView<'a>, op: &OpInfo<'a>, arena: &mut [u8]) -> Result<()> {
+    if op.code == OpCode::Lstm {
+        return super::lstm::run(model, op, arena);
+    }
     let out_t = model.tensor(op.output)?;
     let x_t = input_tensor(model, op, 0)?;
     let (split, out) = ArenaSplit::split(arena, &out_t)?;

@@ -20,13 +20,20 @@ use mote_core::{Error, ErrorKind, Result};
 /// ```
 #[derive(Debug)]
 pub struct ArenaSplit<'r> {
-    before: &'r [u8],
-    after: &'r [u8],
-    out_start: usize,
-    out_end: usize,
+    /// The readable pieces of the arena in address order, each with its start offset:
+    /// before and after the output (and, with a scratch region, the piece between).
+    parts: [(usize, &'r [u8]); 3],
 }
 
 const BAD_PLAN: Error = Error::new(ErrorKind::Malformed { offset: 0 }, "executor: arena plan");
+
+/// The end of region `offset..offset + bytes` when it lies inside `len` bytes.
+fn end_within(offset: usize, bytes: usize, len: usize) -> Result<usize> {
+    offset
+        .checked_add(bytes)
+        .filter(|&end| end <= len)
+        .ok_or(BAD_PLAN)
+}
 
 impl<'r> ArenaSplit<'r> {
     /// Splits `arena` around the output region `offset..offset + bytes`: the readable
@@ -35,19 +42,59 @@ impl<'r> ArenaSplit<'r> {
     /// Errors: `Malformed` (at `"executor: arena plan"`) when the region does not lie
     /// inside `arena`.
     pub fn at(arena: &'r mut [u8], offset: usize, bytes: usize) -> Result<(Self, &'r mut [u8])> {
-        let end = offset.checked_add(bytes).ok_or(BAD_PLAN)?;
-        if end > arena.len() {
-            return Err(BAD_PLAN);
-        }
+        let end = end_within(offset, bytes, arena.len())?;
         let (before, rest) = arena.split_at_mut(offset);
         let (out_bytes, after) = rest.split_at_mut(bytes);
-        let inputs = Self {
-            before,
-            after,
-            out_start: offset,
-            out_end: end,
+        let parts = [(0, &*before), (end, &*after), (end, &[][..])];
+        Ok((Self { parts }, out_bytes))
+    }
+
+    /// Splits `arena` around the output region `out = (offset, bytes)` and a scratch
+    /// region the operator may also write (an LSTM's state): the readable rest, the
+    /// output's bytes and the scratch bytes.
+    ///
+    /// ```
+    /// use mote_kernels::exec::ArenaSplit;
+    /// let mut arena = [0u8; 64];
+    /// let (rest, out, scratch) = ArenaSplit::with_scratch(&mut arena, (48, 16), (0, 16))?;
+    /// assert_eq!((out.len(), scratch.len()), (16, 16));
+    /// assert!(rest.region(16, 32).is_ok() && rest.region(8, 16).is_err());
+    /// # Ok::<(), mote_core::Error>(())
+    /// ```
+    ///
+    /// Errors: `Malformed` (at `"executor: arena plan"`) when a region does not lie
+    /// inside `arena` or the two overlap.
+    pub fn with_scratch(
+        arena: &'r mut [u8],
+        out: (usize, usize),
+        scratch: (usize, usize),
+    ) -> Result<(Self, &'r mut [u8], &'r mut [u8])> {
+        let len = arena.len();
+        let (out_end, scratch_end) = (
+            end_within(out.0, out.1, len)?,
+            end_within(scratch.0, scratch.1, len)?,
+        );
+        // The lower region first; they may not overlap.
+        let swap = scratch.0 < out.0;
+        let ((lo, lo_end), (hi, hi_end)) = if swap {
+            ((scratch.0, scratch_end), (out.0, out_end))
+        } else {
+            ((out.0, out_end), (scratch.0, scratch_end))
         };
-        Ok((inputs, out_bytes))
+        if lo_end > hi {
+            return Err(BAD_PLAN);
+        }
+        let (before, rest) = arena.split_at_mut(lo);
+        let (lo_bytes, rest) = rest.split_at_mut(lo_end - lo);
+        let (between, rest) = rest.split_at_mut(hi - lo_end);
+        let (hi_bytes, after) = rest.split_at_mut(hi_end - hi);
+        let parts = [(0, &*before), (lo_end, &*between), (hi_end, &*after)];
+        let (out_bytes, scratch_bytes) = if swap {
+            (hi_bytes, lo_bytes)
+        } else {
+            (lo_bytes, hi_bytes)
+        };
+        Ok((Self { parts }, out_bytes, scratch_bytes))
     }
 
     /// Splits `arena` around `out`'s region.
@@ -55,22 +102,20 @@ impl<'r> ArenaSplit<'r> {
         Self::at(arena, out.offset, out.bytes)
     }
 
-    /// The arena bytes `offset..offset + bytes`, which must lie wholly before or after
-    /// the output region.
+    /// The arena bytes `offset..offset + bytes`, which must lie wholly in one readable
+    /// piece (not overlap the output or the scratch region).
     ///
     /// Errors: `Malformed` (at `"executor: arena plan"`) when they overlap the output
-    /// or run past the arena.
+    /// or the scratch region, or run past the arena.
     pub fn region(&self, offset: usize, bytes: usize) -> Result<&'r [u8]> {
         let end = offset.checked_add(bytes).ok_or(BAD_PLAN)?;
-        if end <= self.out_start {
-            self.before.get(offset..end).ok_or(BAD_PLAN)
-        } else if offset >= self.out_end {
-            self.after
-                .get(offset - self.out_end..end - self.out_end)
-                .ok_or(BAD_PLAN)
-        } else {
-            Err(BAD_PLAN)
-        }
+        self.parts
+            .iter()
+            .find_map(|&(start, part)| {
+                let from = offset.checked_sub(start)?;
+                part.get(from..end - start)
+            })
+            .ok_or(BAD_PLAN)
     }
 
     /// The bytes of an input tensor: constant data from `model`, or its arena region,

@@ -19,7 +19,8 @@ use mote_core::Result;
 /// holds the last `h` and `c` on return (see [`crate::int8::lstm`]).
 ///
 /// `state` is read as the initial state ([`State::reset`] for TFLM's); `output` is
-/// overwritten; `scratch` needs at least [`scratch_len`] elements, its contents on entry
+/// overwritten, or empty when only the last hidden state (`state.h`) is wanted;
+/// `scratch` needs at least [`scratch_len`] elements, its contents on entry
 /// do not matter.
 ///
 /// Errors: as for [`crate::int8::lstm::forward`], the zero points being checked against

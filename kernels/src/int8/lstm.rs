@@ -76,7 +76,7 @@
 //! | `weights.recurrent` | `[4·hidden][hidden]` | `4·hidden·hidden` |
 //! | `weights.bias` | `[4·hidden]`, or `None` for zeros | `4·hidden` |
 //! | `state.h`, `state.c` | `[batch][hidden]` | `batch·hidden` each |
-//! | `output` | as `input`, with `hidden` features | `batch·steps·hidden` |
+//! | `output` | as `input`, with `hidden` features; or empty (the last state is `state.h`) | `batch·steps·hidden` or 0 |
 //! | `scratch` | — | at least [`scratch_len`] int16 |
 //!
 //! The state is the caller's and is updated in place, so it carries over between calls
@@ -98,11 +98,9 @@ use mote_core::{Error, ErrorKind, Result};
 /// Gate blocks of an LSTM: `i, f, g, o`.
 pub const GATES: usize = 4;
 
-/// The smallest and largest `cell_scale_power` accepted: the cell state's scale is
-/// `2^cell_scale_power`, and `tanh16` shifts by `12 + cell_scale_power`. TFLite's
-/// converter gives powers from about −15 up to −9 (TFLite requires at most −9 in its own
-/// kernel); anything in this range computes without overflow.
-pub const CELL_SCALE_POWER_RANGE: (i32, i32) = (-43, 3);
+/// The smallest and largest `cell_scale_power` accepted (see
+/// [`mote_core::quant::LSTM_CELL_SCALE_POWER_RANGE`], which the model reader checks too).
+pub const CELL_SCALE_POWER_RANGE: (i32, i32) = mote_core::quant::LSTM_CELL_SCALE_POWER_RANGE;
 
 /// Geometry of an integer LSTM layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,6 +222,60 @@ pub struct Quant {
     /// element-wise products of both schemes); [`Rounding::Double`] is TFLite's
     /// default. The s16 gate products always use the reduced-multiplier form.
     pub rounding: Rounding,
+}
+
+impl Quant {
+    /// Multipliers a `.mote` LSTM record holds, in its order: each gate's input and
+    /// recurrent product (`i.x, i.h, f.x, f.h, g.x, g.h, o.x, o.h`), then `forget→cell`,
+    /// `input→cell` and `cell→output`.
+    pub const RECORD_MULTIPLIERS: usize = 11;
+
+    /// The quantisation a `.mote` LSTM record describes (see
+    /// [`RECORD_MULTIPLIERS`](Self::RECORD_MULTIPLIERS)): TFLite's double rounding, a
+    /// negative `cell_clip` for none.
+    ///
+    /// Errors: `LengthMismatch` (at `"lstm: multipliers"`) when `multipliers` does not
+    /// hold exactly 11; the other values are checked by [`forward`].
+    pub fn from_record(
+        multipliers: &[QuantizedMultiplier],
+        input_zero_point: i32,
+        hidden_zero_point: i32,
+        cell_scale_power: i32,
+        cell_clip: i32,
+    ) -> Result<Self> {
+        let &[
+            ix,
+            ih,
+            fx,
+            fh,
+            gx,
+            gh,
+            ox,
+            oh,
+            forget_to_cell,
+            input_to_cell,
+            output,
+        ] = multipliers
+        else {
+            return Err(Error::length(
+                "lstm: multipliers",
+                Self::RECORD_MULTIPLIERS,
+                multipliers.len(),
+            ));
+        };
+        let gate = |input, hidden| GateQuant { input, hidden };
+        Ok(Self {
+            input_zero_point,
+            hidden_zero_point,
+            gates: [gate(ix, ih), gate(fx, fh), gate(gx, gh), gate(ox, oh)],
+            forget_to_cell,
+            input_to_cell,
+            output,
+            cell_scale_power,
+            cell_clip: (cell_clip >= 0).then_some(cell_clip),
+            rounding: Rounding::Double,
+        })
+    }
 }
 
 /// The weights of an integer LSTM, gate blocks `i, f, g, o` of `hidden` rows each.
@@ -427,7 +479,9 @@ fn check<X: Activation>(
     }
     check_len(at[5], l.state, state.h.len())?;
     check_len(at[6], l.state, state.c.len())?;
-    check_len(at[7], l.output, output.len())?;
+    if !output.is_empty() {
+        check_len(at[7], l.output, output.len())?;
+    }
     check_capacity(at[8], l.gates, scratch.len())?;
     range(at[9], q.input_zero_point, (X::LO, X::HI))?;
     range(at[10], q.hidden_zero_point, (X::LO, X::HI))?;
@@ -493,7 +547,8 @@ fn run<X: Activation>(
             let (gi, rest) = gates.split_at(hn);
             let (gf, rest) = rest.split_at(hn);
             let (gg, go) = rest.split_at(hn);
-            let y = &mut output[r * hn..(r + 1) * hn];
+            // Empty when only the last state is wanted (`state.h`).
+            let y = output.get_mut(r * hn..(r + 1) * hn).unwrap_or_default();
             for j in 0..hn {
                 let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
                 // Products of two int16 fit int32 (the largest is (−2^15)² = 2^30).
@@ -508,7 +563,9 @@ fn run<X: Activation>(
                 let hv = requant(q.output, i32::from(th) * i32::from(o), q.rounding)
                     .saturating_add(q.hidden_zero_point);
                 h[j] = X::saturate(hv);
-                y[j] = h[j];
+                if let Some(yj) = y.get_mut(j) {
+                    *yj = h[j];
+                }
             }
         }
     }
@@ -519,7 +576,9 @@ fn run<X: Activation>(
 /// and `c` on return (see the module docs).
 ///
 /// `state` is read as the initial state ([`State::reset`] for TFLM's); `output` is
-/// overwritten; `scratch` needs at least [`scratch_len`] elements, its contents on entry
+/// overwritten, or empty when only the last hidden state is wanted (Keras'
+/// `return_sequences=False`: it is `state.h` on return, so no sequence buffer is
+/// needed); `scratch` needs at least [`scratch_len`] elements, its contents on entry
 /// do not matter.
 ///
 /// Errors: `Zero` for a zero size; `LengthMismatch` for a buffer of the wrong length;
@@ -651,6 +710,15 @@ mod tests {
         }
         assert_eq!(h[0], y[1]);
         assert!((f64::from(c[0]) - c2 * 2048.0).abs() <= 4.0, "{c:?}");
+        // No sequence buffer: the same last state.
+        let (mut h2, mut c2) = ([0i8], [0i16]);
+        let mut state = State {
+            h: &mut h2,
+            c: &mut c2,
+        };
+        state.reset(&q);
+        forward(&p, &q, &[5, -7], &w, &mut state, &mut [], &mut scratch).unwrap();
+        assert_eq!((h2, c2), (h, c));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::model::build::{Registry, Site, sequence};
 use crate::model::layer::{Cache, Cost, Ctx, Layer};
+use crate::model::lowered::Lowered;
 use crate::model::spec::Init;
 use mote_kernels::f32::recurrent::{
     Params, StateMut, StateRef, WeightGrads, Weights, gru, lstm, rnn,
@@ -165,6 +166,23 @@ impl Layer for Recurrent {
 
     fn output_shape(&self) -> &[usize] {
         &self.out
+    }
+
+    fn lowered(&self) -> Lowered {
+        match self.cell {
+            Cell::Lstm { forget_bias } => Lowered::Lstm {
+                steps: self.steps,
+                inputs: self.inputs,
+                units: self.units,
+                return_sequences: self.return_sequences,
+                reverse: self.reverse,
+                forget_bias,
+                weights: self.w,
+                recurrent: self.u,
+                bias: self.b,
+            },
+            Cell::Gru(_) | Cell::Rnn(_) => Lowered::Unsupported,
+        }
     }
 
     fn cost(&self) -> Cost {

@@ -91,6 +91,19 @@ fn regions(saved: &[f32], rows: usize, hidden: usize) -> (&[f32], &[f32], &[f32]
     (gates, cells, hidden_states)
 }
 
+/// Every step's cell and hidden states (`[batch][steps][hidden]` each, laid out like the
+/// input) in a `saved` buffer that [`forward`] filled: what a quantiser calibrates the
+/// integer LSTM's cell scale and hidden-state range from.
+///
+/// Errors: as for [`forward`]'s geometry; `LengthMismatch` when `saved` is not
+/// [`saved_len`] long.
+pub fn saved_states<'s>(p: &Params, saved: &'s [f32]) -> Result<(&'s [f32], &'s [f32])> {
+    let s = p.sizes(GATES)?;
+    check_len("lstm: saved", saved_len(p)?, saved.len())?;
+    let (_, cells, hs) = regions(saved, s.rows, p.hidden);
+    Ok((cells, hs))
+}
+
 /// Copies the hidden and cell states after the last step (`[batch][hidden]` each) out
 /// of a `saved` buffer that [`forward`] filled.
 ///
