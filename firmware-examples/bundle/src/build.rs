@@ -89,6 +89,22 @@ pub fn embed() {
             (OpCode::Conv2d, Some(w)) => out * (w.dims()[1] * w.dims()[2] * w.dims()[3]) as u64,
             (OpCode::DepthwiseConv2d, Some(w)) => out * (w.dims()[1] * w.dims()[2]) as u64,
             (OpCode::FullyConnected, Some(w)) => out * w.dims()[1] as u64,
+            (OpCode::Lstm, Some(w)) => {
+                // Every step: 4·hidden rows over the step's input and the hidden state.
+                let x = view
+                    .tensor(op.inputs().next().expect("input"))
+                    .expect("tensor");
+                let u = view
+                    .tensor(op.input(2).expect("recurrent"))
+                    .expect("tensor");
+                let shape = mote_core::format::LstmShape::of(
+                    &x,
+                    &u,
+                    &view.tensor(op.output).expect("tensor"),
+                )
+                .expect("LSTM shape");
+                (shape.batch * shape.steps * w.dims()[0] * (shape.inputs + shape.hidden)) as u64
+            }
             _ => 0,
         };
     }
