@@ -53,6 +53,10 @@
 //! the scalar path in the last bits, within `tests/tests/f32_linear.rs`'s tolerance
 //! against an f64 reference.
 
+mod packed;
+
+pub use packed::{PackedB, sgemm_packed};
+
 use crate::arch::{self, Update};
 use crate::tune::{KC, MC, MR, NR, NR_MAX};
 use core::mem::MaybeUninit;
@@ -376,7 +380,7 @@ fn blocked<const MR: usize, const W: usize>(
     const { assert!(W <= NR_MAX && MR >= 1 && MR <= 8) };
     #[cfg(feature = "std")]
     {
-        scratch::with(|bufs| blocked_in::<MR, W>(alpha, a, b, beta, c, bufs));
+        scratch::with(|bufs| blocked_in::<MR, W>(alpha, a, b, beta, c, bufs, None));
     }
     #[cfg(not(feature = "std"))]
     {
@@ -387,7 +391,7 @@ fn blocked<const MR: usize, const W: usize>(
             b: &mut panel,
             a: &mut [],
         };
-        blocked_in::<MR, W>(alpha, a, b, beta, c, bufs);
+        blocked_in::<MR, W>(alpha, a, b, beta, c, bufs, None);
     }
 }
 
@@ -410,9 +414,14 @@ fn blocked_in<const MR: usize, const W: usize>(
     beta: f32,
     c: MatMut<'_>,
     bufs: Buffers<'_>,
+    prepacked: Option<&[f32]>,
 ) {
     let (m, k, n) = (c.rows, a.cols, c.cols);
-    let nc_max = (bufs.b.len() / (KC * W)).max(1) * W;
+    // Prepacked `B` (see `packed`) holds every panel: one column block.
+    let nc_max = match prepacked {
+        Some(_) => n.div_ceil(W) * W,
+        None => (bufs.b.len() / (KC * W)).max(1) * W,
+    };
     // Packing A pays when each micro-panel then meets several panels of B; with one
     // panel (n ≤ W, as in most convolutions' GEMMs) it would be a copy for nothing.
     let pack_a = bufs.a.len() >= MC * KC && n > W;
@@ -426,17 +435,24 @@ fn blocked_in<const MR: usize, const W: usize>(
         for jc in (0..n).step_by(nc_max) {
             let nc = nc_max.min(n - jc);
             let panels = nc.div_ceil(W);
-            for q in 0..panels {
-                let nr = W.min(nc - q * W);
-                // SAFETY: q < panels ≤ nc_max / W and kc ≤ KC, so the panel lies inside
-                // `bufs.b` (KC·nc_max floats at least).
-                let dst = unsafe { bufs.b.get_unchecked_mut(q * kc * W..(q + 1) * kc * W) };
-                pack_b::<W>(&b, pc, jc + q * W, nr, dst);
-            }
-            // SAFETY: the loop above initialised all panels·kc·W elements; MaybeUninit<f32>
-            // has the layout of f32.
-            let packed_b: &[f32] = unsafe {
-                core::slice::from_raw_parts(bufs.b.as_ptr().cast::<f32>(), panels * kc * W)
+            let packed_b: &[f32] = match prepacked {
+                // `packed::pack_b` laid out the `kc` rows from `pc` as all panels of
+                // `kc × W` floats each, after the `pc` rows before them (checked length).
+                Some(pre) => &pre[pc * nc_max..][..panels * kc * W],
+                None => {
+                    for q in 0..panels {
+                        let nr = W.min(nc - q * W);
+                        // SAFETY: q < panels ≤ nc_max / W and kc ≤ KC, so the panel lies
+                        // inside `bufs.b` (KC·nc_max floats at least).
+                        let dst = unsafe { bufs.b.get_unchecked_mut(q * kc * W..(q + 1) * kc * W) };
+                        pack_b::<W>(&b, pc, jc + q * W, nr, dst);
+                    }
+                    // SAFETY: the loop above initialised all panels·kc·W elements;
+                    // MaybeUninit<f32> has the layout of f32.
+                    unsafe {
+                        core::slice::from_raw_parts(bufs.b.as_ptr().cast::<f32>(), panels * kc * W)
+                    }
+                }
             };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);

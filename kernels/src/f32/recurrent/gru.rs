@@ -69,14 +69,15 @@ pub fn saved_len(p: &Params) -> Result<usize> {
         .ok_or(Error::new(ErrorKind::Overflow, "gru: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `batch·steps·4·hidden` (every step's gate
-/// gradients and the candidate's recurrent gradient) plus `3·batch·hidden`.
+/// Floats of scratch [`backward`] needs: `batch·steps·5·hidden` (every step's gate
+/// gradients, the candidate's recurrent gradient and the previous states aligned with
+/// them) plus `3·batch·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn backward_scratch_len(p: &Params) -> Result<usize> {
     let s = p.sizes(GATES)?;
     s.rows
-        .checked_mul(4 * p.hidden)
+        .checked_mul(5 * p.hidden)
         .and_then(|g| g.checked_add(3 * s.state))
         .ok_or(Error::new(ErrorKind::Overflow, "gru: scratch"))
 }
@@ -308,6 +309,7 @@ pub fn backward(
     let (acts, terms, hs) = regions(saved, s.rows, h);
     let (dgates, rest) = scratch.split_at_mut(s.rows * g);
     let (dterm, rest) = rest.split_at_mut(s.rows * h);
+    let (shifted, rest) = rest.split_at_mut(s.rows * h);
     let (dh, rest) = rest.split_at_mut(s.state);
     let dq = &mut rest[..s.state];
     copy_or_zero(dh, grad_final.h);
@@ -397,9 +399,9 @@ pub fn backward(
     // against h_{t−1}) or dn (reset before, against q_t = r·h_{t−1}).
     if let Some(du) = grads.recurrent.as_deref_mut() {
         let (du_zr, du_n) = du.split_at_mut(2 * h * h);
-        recurrent_side(p, 0..2 * h, g, initial.h, hs, dgates, du_zr)?;
+        recurrent_side(p, &s, 0..2 * h, g, initial.h, hs, dgates, du_zr, shifted)?;
         match reset {
-            Reset::After => recurrent_side(p, 0..h, h, initial.h, hs, dterm, du_n)?,
+            Reset::After => recurrent_side(p, &s, 0..h, h, initial.h, hs, dterm, du_n, shifted)?,
             Reset::Before => aligned_side(p, &s, 0..h, h, terms, dterm, du_n)?,
         }
     }

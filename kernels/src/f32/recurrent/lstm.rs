@@ -15,13 +15,14 @@
 //! bias, the trainer's business.)
 //!
 //! Forward writes, in the caller's `saved` buffer ([`saved_len`]), every step's gate
-//! activations, cell state and hidden state, laid out like the input (`[batch][steps][…]`,
-//! see `sequence`); [`backward`] reads them, and [`final_state`] copies out the last `h`
-//! and `c` (a stateful caller's next initial state). `X·Wᵀ` for all steps is one GEMM;
-//! each step then adds `h_{t−1}·Uᵀ` (a GEMM of `batch` rows) and updates the cells
-//! (sigmoid and tanh from `mote_simd::math`, vectorised). Backward runs the steps in
-//! reverse with one GEMM each (`∂h_{t−1} = dgates·U`), then `∂X` and `∂W` as one GEMM
-//! each and `∂U` as one per step.
+//! activations, cell state, hidden state and `tanh` of the cell state, laid out like the
+//! input (`[batch][steps][…]`, see `sequence`); [`backward`] reads them, and
+//! [`final_state`] copies out the last `h` and `c` (a stateful caller's next initial
+//! state). `X·Wᵀ` for all steps is one GEMM; each step then adds `h_{t−1}·Uᵀ` (a GEMM of
+//! `batch` rows, `U` packed once for all steps: `mote_simd::gemm::PackedB`) and updates
+//! the cells (sigmoid and tanh from `mote_simd::math`, vectorised). Backward runs the
+//! steps in reverse with one GEMM each (`∂h_{t−1} = dgates·U`, `U` packed once), then
+//! `∂X`, `∂W` and `∂U` as one GEMM each.
 
 use super::params::{
     GradLens, Params, Sites, StateMut, StateRef, WeightGrads, Weights, add_column_sums,
@@ -33,7 +34,7 @@ use super::sequence::{
 };
 use mote_core::error::check_len;
 use mote_core::{Error, ErrorKind, Result};
-use mote_simd::gemm::{MatMut, MatRef, sgemm};
+use mote_simd::gemm::{MatMut, MatRef, PackedB, sgemm_packed};
 use mote_simd::math::{sigmoid_in_place, tanh_in_place};
 
 /// Gate blocks of an LSTM.
@@ -60,35 +61,49 @@ const AT: Sites = Sites {
     scratch: "lstm: scratch",
 };
 
-/// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·6·hidden` (four gate
-/// activations, the cell state and the hidden state per step and sequence).
+/// Floats of `saved` for [`forward`] and [`backward`]: `batch·steps·7·hidden` (four gate
+/// activations, the cell state, the hidden state and `tanh` of the cell state per step
+/// and sequence), then the
+/// recurrent weights packed once for every step's product
+/// ([`PackedB::len`]`(hidden, 4·hidden)`, which depends on the SIMD path in use).
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn saved_len(p: &Params) -> Result<usize> {
     let s = p.sizes(GATES)?;
     s.rows
-        .checked_mul(6 * p.hidden)
+        .checked_mul(7 * p.hidden)
+        .and_then(|v| v.checked_add(packed_len(p.hidden, s.gates)?))
         .ok_or(Error::new(ErrorKind::Overflow, "lstm: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `batch·steps·4·hidden` (every step's gate
-/// gradients) plus `3·batch·hidden`.
+/// [`PackedB::len`], `None` when it overflows.
+fn packed_len(k: usize, n: usize) -> Option<usize> {
+    let len = PackedB::len(k, n);
+    (len != 0 || k == 0 || n == 0).then_some(len)
+}
+
+/// Floats of scratch [`backward`] needs: `batch·steps·5·hidden` (every step's gate
+/// gradients, and the previous states aligned with them) plus `2·batch·hidden`, plus the
+/// recurrent weights packed once ([`PackedB::len`]`(4·hidden, hidden)`).
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn backward_scratch_len(p: &Params) -> Result<usize> {
     let s = p.sizes(GATES)?;
     s.rows
-        .checked_mul(s.gates)
-        .and_then(|g| g.checked_add(3 * s.state))
+        .checked_mul(s.gates + p.hidden)
+        .and_then(|g| g.checked_add(2 * s.state))
+        .and_then(|v| v.checked_add(packed_len(s.gates, p.hidden)?))
         .ok_or(Error::new(ErrorKind::Overflow, "lstm: scratch"))
 }
 
-/// The regions of `saved`: gate activations `[batch][steps][4·hidden]`, cell states and
-/// hidden states `[batch][steps][hidden]`.
-fn regions(saved: &[f32], rows: usize, hidden: usize) -> (&[f32], &[f32], &[f32]) {
+/// The regions of `saved`: gate activations `[batch][steps][4·hidden]`, cell states,
+/// hidden states and `tanh` of the cell states `[batch][steps][hidden]` (the packed
+/// weights after them are forward's own). `saved` must be [`saved_len`] long.
+fn regions(saved: &[f32], rows: usize, hidden: usize) -> [&[f32]; 4] {
     let (gates, rest) = saved.split_at(rows * GATES * hidden);
-    let (cells, hidden_states) = rest.split_at(rows * hidden);
-    (gates, cells, hidden_states)
+    let (cells, rest) = rest.split_at(rows * hidden);
+    let (hs, rest) = rest.split_at(rows * hidden);
+    [gates, cells, hs, &rest[..rows * hidden]]
 }
 
 /// Every step's cell and hidden states (`[batch][steps][hidden]` each, laid out like the
@@ -100,7 +115,7 @@ fn regions(saved: &[f32], rows: usize, hidden: usize) -> (&[f32], &[f32], &[f32]
 pub fn saved_states<'s>(p: &Params, saved: &'s [f32]) -> Result<(&'s [f32], &'s [f32])> {
     let s = p.sizes(GATES)?;
     check_len("lstm: saved", saved_len(p)?, saved.len())?;
-    let (_, cells, hs) = regions(saved, s.rows, p.hidden);
+    let [_, cells, hs, _] = regions(saved, s.rows, p.hidden);
     Ok((cells, hs))
 }
 
@@ -114,7 +129,7 @@ pub fn final_state(p: &Params, saved: &[f32], h: &mut [f32], c: &mut [f32]) -> R
     check_len("lstm: saved", saved_len(p)?, saved.len())?;
     check_len("lstm: final h", s.state, h.len())?;
     check_len("lstm: final c", s.state, c.len())?;
-    let (_, cells, hs) = regions(saved, s.rows, p.hidden);
+    let [_, cells, hs, _] = regions(saved, s.rows, p.hidden);
     last_state(p, hs, h);
     last_state(p, cells, c);
     Ok(())
@@ -150,7 +165,9 @@ pub fn forward(
     )?;
     let (h, g) = (p.hidden, s.gates);
     let (gates, rest) = saved.split_at_mut(s.rows * g);
-    let (cells, hs) = rest.split_at_mut(s.rows * h);
+    let (cells, rest) = rest.split_at_mut(s.rows * h);
+    let (hs, rest) = rest.split_at_mut(s.rows * h);
+    let (tcs, packed) = rest.split_at_mut(s.rows * h);
     project_inputs(
         p,
         &s,
@@ -160,7 +177,7 @@ pub fn forward(
         weights.recurrent_bias,
         gates,
     )?;
-    let u = MatRef::row_major(weights.recurrent, g, h)?.t();
+    let u = PackedB::pack(MatRef::row_major(weights.recurrent, g, h)?.t(), packed)?;
     for step in 0..p.steps {
         let t = p.time(step);
         let prev = previous(p, t);
@@ -172,7 +189,7 @@ pub fn forward(
                 .transpose()?,
         };
         if let Some(hp) = h_prev {
-            sgemm(1.0, hp, u, 1.0, step_view_mut(gates, p, t, g)?)?;
+            sgemm_packed(1.0, hp, &u, 1.0, step_view_mut(gates, p, t, g)?)?;
         }
         for b in 0..p.batch {
             let row = &mut gates[at(p, b, t, g)..][..g];
@@ -203,10 +220,14 @@ pub fn forward(
                     }
                 }
             }
+            let tc = &mut tcs[here..here + h];
+            tc.copy_from_slice(&cells[here..here + h]);
+            tanh_in_place(tc);
             let h_row = &mut hs[here..here + h];
-            h_row.copy_from_slice(&cells[here..here + h]);
-            tanh_in_place(h_row);
-            h_row.iter_mut().zip(o).for_each(|(hv, &o)| *hv *= o);
+            h_row
+                .iter_mut()
+                .zip(o.iter().zip(&*tc))
+                .for_each(|(hv, (&o, &t))| *hv = t * o);
         }
     }
     write_output(p, hs, output);
@@ -318,22 +339,19 @@ pub fn backward(
         true,
     )?;
     let (h, g) = (p.hidden, s.gates);
-    let (gates, cells, hs) = regions(saved, s.rows, h);
+    let [gates, cells, hs, tcs] = regions(saved, s.rows, h);
     let (dgates, rest) = scratch.split_at_mut(s.rows * g);
+    let (shifted, rest) = rest.split_at_mut(s.rows * h);
     let (dh, rest) = rest.split_at_mut(s.state);
     let (dc, rest) = rest.split_at_mut(s.state);
-    let tc = &mut rest[..s.state];
+    let packed = rest;
     copy_or_zero(dh, grad_final.h);
     copy_or_zero(dc, grad_final.c);
-    let u = MatRef::row_major(weights.recurrent, g, h)?;
+    let u = PackedB::pack(MatRef::row_major(weights.recurrent, g, h)?, packed)?;
     for step in (0..p.steps).rev() {
         let t = p.time(step);
         let prev = previous(p, t);
         add_output_grad(p, grad_output, step, t, dh);
-        for (b, tcb) in tc.chunks_exact_mut(h).enumerate() {
-            tcb.copy_from_slice(&cells[at(p, b, t, h)..][..h]);
-        }
-        tanh_in_place(tc);
         for b in 0..p.batch {
             let act = &gates[at(p, b, t, g)..][..g];
             let d = &mut dgates[at(p, b, t, g)..][..g];
@@ -345,7 +363,7 @@ pub fn backward(
             cell_backward(
                 act,
                 c_prev,
-                &tc[rows.clone()],
+                &tcs[at(p, b, t, h)..][..h],
                 &dh[rows.clone()],
                 &mut dc[rows],
                 d,
@@ -353,13 +371,13 @@ pub fn backward(
         }
         // ∂L/∂h_{t−1} = dgates_t·U (a fresh sum: dh's own contribution is in dgates).
         let d_t = step_view(dgates, p, t, g)?;
-        sgemm(1.0, d_t, u, 0.0, MatMut::row_major(dh, p.batch, h)?)?;
+        sgemm_packed(1.0, d_t, &u, 0.0, MatMut::row_major(dh, p.batch, h)?)?;
     }
     add_state(grad_initial.h, dh);
     add_state(grad_initial.c, dc);
     input_side(p, &s, input, weights.input, dgates, grad_input, &mut grads)?;
     if let Some(du) = grads.recurrent.as_deref_mut() {
-        recurrent_side(p, 0..g, g, initial.h, hs, dgates, du)?;
+        recurrent_side(p, &s, 0..g, g, initial.h, hs, dgates, du, shifted)?;
     }
     if let Some(db) = grads.recurrent_bias.as_deref_mut() {
         add_column_sums(db, dgates, g);

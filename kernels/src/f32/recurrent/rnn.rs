@@ -78,14 +78,15 @@ pub fn saved_len(p: &Params) -> Result<usize> {
         .ok_or(Error::new(ErrorKind::Overflow, "rnn: saved"))
 }
 
-/// Floats of scratch [`backward`] needs: `batch·steps·hidden` (every step's
-/// pre-activation gradients) plus `batch·hidden`.
+/// Floats of scratch [`backward`] needs: `batch·steps·2·hidden` (every step's
+/// pre-activation gradients, and the previous states aligned with them) plus
+/// `batch·hidden`.
 ///
 /// Errors: as for [`forward`]'s geometry.
 pub fn backward_scratch_len(p: &Params) -> Result<usize> {
     let s = p.sizes(1)?;
     s.rows
-        .checked_mul(p.hidden)
+        .checked_mul(2 * p.hidden)
         .and_then(|n| n.checked_add(s.state))
         .ok_or(Error::new(ErrorKind::Overflow, "rnn: scratch"))
 }
@@ -212,6 +213,7 @@ pub fn backward(
     let h = p.hidden;
     let hs = &saved[s.rows * h..];
     let (dpre, rest) = scratch.split_at_mut(s.rows * h);
+    let (shifted, rest) = rest.split_at_mut(s.rows * h);
     let dh = &mut rest[..s.state];
     copy_or_zero(dh, grad_final.h);
     let u = MatRef::row_major(weights.recurrent, h, h)?;
@@ -237,7 +239,7 @@ pub fn backward(
     add_state(grad_initial.h, dh);
     input_side(p, &s, input, weights.input, dpre, grad_input, &mut grads)?;
     if let Some(du) = grads.recurrent.as_deref_mut() {
-        recurrent_side(p, 0..h, h, initial.h, hs, dpre, du)?;
+        recurrent_side(p, &s, 0..h, h, initial.h, hs, dpre, du, shifted)?;
     }
     if let Some(db) = grads.recurrent_bias.as_deref_mut() {
         add_column_sums(db, dpre, h);
