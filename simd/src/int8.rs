@@ -25,9 +25,10 @@
 //! cores without SIMD (Cortex-M0/M3/M33 without DSP): [`Rows2`] prepares 16-bit lanes
 //! there too, [`Row1`] prepares a single row's lanes for [`gemv`] (not on Helium builds),
 //! [`dot_1x4`] adds each input's offset once for its four rows (not on
-//! Armv8.1-M, where LLVM's low-overhead loops favour the reference), and
-//! [`window_max`] keeps the maxima in registers; 64-bit hosts keep the loops LLVM
-//! vectorises.
+//! Armv8.1-M, where LLVM's low-overhead loops favour the reference),
+//! [`depthwise`] and [`depthwise_run`] keep four channels' sums in registers over a
+//! table of the window's taps (not on Armv8.1-M either), and [`window_max`] keeps the
+//! maxima in registers; 64-bit hosts keep the loops LLVM vectorises.
 //! The Helium path (Cortex-M55/M85, `arch::arm_mve`) takes every offset: the GEMV and
 //! GEMM tiles read the raw rows (`VMLADAVA.S8`, with `x_offset·Σw` from `VADDVA.S8` of
 //! the weights, or folded into the caller's bias with [`row_sums`] and

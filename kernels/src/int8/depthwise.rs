@@ -28,10 +28,11 @@
 //! maps onto [`Params`]. No scratch (the sums of part of an output row, 2 KiB, are on the
 //! stack). With channel multiplier 1 each output pixel's window is summed for every
 //! channel at once by [`mote_simd::int8::depthwise_run`] (four channels per word on the
-//! Arm DSP path; on Helium 16 per block, one tap table per run): the interior of an
-//! output row, whose windows all have the same taps, in one call, the pixels clipped by
-//! the padding one by one; then the output stage, two pixels per call. Other multipliers
-//! take direct loops.
+//! Arm DSP path; on Helium 16 per block, one tap table per run; on the scalar path of
+//! other 32-bit cores four channels' sums in registers over a tap table): the interior of
+//! an output row, whose windows all have the same taps, in one call, the pixels clipped
+//! by the padding one by one; then the output stage, two pixels per call. Other
+//! multipliers take direct loops.
 
 use mote_core::error::{check_len, check_nonzero};
 use mote_core::quant::{QuantizedMultiplier, Rounding};
