@@ -85,9 +85,10 @@
 //! change where rows are read and written: sequences are independent, so the order in
 //! which TFLM visits them does not change any bit.
 //!
-//! The matrix–vector products are [`mote_simd::dot::dot_i8_offset`] (s8) and
-//! [`mote_simd::dot::dot_i16_i8`] (s16) over one weight row each, so the SIMD paths
-//! apply; every path gives the same bits.
+//! The matrix–vector products are [`mote_simd::int8::gemv`] (s8: each gate block's
+//! input and recurrent terms, the input row prepared once per block, sixteen weight rows
+//! per call) and [`mote_simd::dot::dot_i16_i8`] (s16, one weight row each), so the SIMD
+//! paths apply; every path gives the same bits.
 
 use crate::int8::dense::requant;
 use crate::int16::activation::{logistic_scaled, scaled, tanh_scaled};
@@ -351,7 +352,41 @@ pub(crate) trait Activation: Copy {
         m: QuantizedMultiplier,
         r: Rounding,
     ) -> i16;
+    /// [`gate`](Self::gate) for the `out.len()` consecutive weight rows `ws` (each as
+    /// long as `xs`), with `bias[j]` (zeros where `None`): writes each row's value into
+    /// `out[j]`, or with `add` adds it, saturating, to what `out[j]` holds.
+    #[allow(clippy::too_many_arguments)]
+    fn gate_rows(
+        xs: &[Self],
+        zp: i32,
+        ws: &[i8],
+        bias: Option<&[Self::Bias]>,
+        m: QuantizedMultiplier,
+        r: Rounding,
+        out: &mut [i16],
+        add: bool,
+    ) {
+        let bias = |j: usize| bias.and_then(|b| b.get(j)).copied().unwrap_or(Self::ZERO);
+        for (j, (o, w)) in out
+            .iter_mut()
+            .zip(ws.chunks_exact(xs.len().max(1)))
+            .enumerate()
+        {
+            let v = Self::gate(xs, zp, w, bias(j), m, r);
+            *o = if add {
+                sat16(i32::from(*o) + i32::from(v))
+            } else {
+                v
+            };
+        }
+    }
 }
+
+/// Rows per call of the int8 GEMV in [`Activation::gate_rows`]: its `i32` sums live on
+/// the stack.
+const ROWS_PER_GEMV: usize = 16;
+/// Longest input row the int8 GEMV prepares (longer rows are read as they are).
+const PREPARED_MAX: usize = 256;
 
 /// The error locations of a kernel named `$k`.
 macro_rules! at {
@@ -405,6 +440,54 @@ impl Activation for i8 {
         // sum wraps in int32 like TFLite's accumulator.
         let acc = mote_simd::dot::dot_i8_offset(xs, -zp, ws, 0).unwrap_or(0);
         sat16(requant(m, acc.wrapping_add(bias), r))
+    }
+
+    /// The rows through `mote_simd::int8::gemv`: the input prepared once (offset-added
+    /// 16-bit lanes on 32-bit Arm), then sixteen rows per call in its register tiles —
+    /// the same wrapping sums as [`gate`](Activation::gate)'s dot products, so the same
+    /// bits.
+    fn gate_rows(
+        xs: &[i8],
+        zp: i32,
+        ws: &[i8],
+        bias: Option<&[i32]>,
+        m: QuantizedMultiplier,
+        r: Rounding,
+        out: &mut [i16],
+        add: bool,
+    ) {
+        use core::mem::MaybeUninit;
+        use mote_simd::int8::{Row1, gemv};
+        let k = xs.len();
+        let mut lanes = [MaybeUninit::<i16>::uninit(); PREPARED_MAX];
+        let scratch: &mut [MaybeUninit<i16>] = if Row1::prepares(k, -zp) && k <= PREPARED_MAX {
+            &mut lanes[..k]
+        } else {
+            &mut []
+        };
+        let row = Row1::new(xs, -zp, scratch);
+        let mut acc = [0i32; ROWS_PER_GEMV];
+        for (c, block) in out.chunks_mut(ROWS_PER_GEMV).enumerate() {
+            let first = c * ROWS_PER_GEMV;
+            let acc = &mut acc[..block.len()];
+            let w = ws
+                .get(first * k..(first + block.len()) * k)
+                .unwrap_or_default();
+            // The lengths agree by construction (the kernel checked them), so the
+            // error branch is never taken; it would leave zeros.
+            if gemv(&row, w, acc).is_err() {
+                acc.fill(0);
+            }
+            for (j, (o, &a)) in block.iter_mut().zip(acc.iter()).enumerate() {
+                let b = bias.and_then(|b| b.get(first + j)).copied().unwrap_or(0);
+                let v = sat16(requant(m, a.wrapping_add(b), r));
+                *o = if add {
+                    sat16(i32::from(*o) + i32::from(v))
+                } else {
+                    v
+                };
+            }
+        }
     }
 }
 
@@ -521,28 +604,23 @@ fn run<X: Activation>(
         for t in 0..p.steps {
             let r = p.row(b, t);
             let x = &input[r * n..(r + 1) * n];
-            // Every gate from the previous h.
-            for (row, ((g, wx), wh)) in gates
-                .iter_mut()
-                .zip(weights.input.chunks_exact(n))
-                .zip(weights.recurrent.chunks_exact(hn))
-                .enumerate()
-            {
-                let gate = row / hn;
+            // Every gate from the previous h: each block's input and recurrent terms.
+            for (gate, g) in gates.chunks_exact_mut(hn).enumerate() {
                 let gq = q.gates[gate];
-                let bias = weights
-                    .bias
-                    .and_then(|bs| bs.get(row))
-                    .copied()
-                    .unwrap_or(X::ZERO);
-                let a = X::gate(x, q.input_zero_point, wx, bias, gq.input, q.rounding);
-                let rr = X::gate(h, q.hidden_zero_point, wh, X::ZERO, gq.hidden, q.rounding);
-                let z = sat16(i32::from(a) + i32::from(rr));
-                *g = if gate == 2 {
-                    tanh16(z, -12)
-                } else {
-                    sigmoid16(z)
-                };
+                let rows = gate * hn..(gate + 1) * hn;
+                let wx = &weights.input[rows.start * n..rows.end * n];
+                let wh = &weights.recurrent[rows.start * hn..rows.end * hn];
+                let bias = weights.bias.map(|b| &b[rows]);
+                let (izp, hzp) = (q.input_zero_point, q.hidden_zero_point);
+                X::gate_rows(x, izp, wx, bias, gq.input, q.rounding, g, false);
+                X::gate_rows(h, hzp, wh, None, gq.hidden, q.rounding, g, true);
+                for z in g.iter_mut() {
+                    *z = if gate == 2 {
+                        tanh16(*z, -12)
+                    } else {
+                        sigmoid16(*z)
+                    };
+                }
             }
             let (gi, rest) = gates.split_at(hn);
             let (gf, rest) = rest.split_at(hn);
