@@ -122,6 +122,22 @@ impl Builder {
         });
     }
 
+    /// A constant bias of `n` values `value(j)`: i32, or i64 for int16 activations.
+    fn bias(&mut self, name: &str, n: usize, value: impl Fn(i64) -> i64) -> usize {
+        let bytes: Vec<u8> = (0..n as i64)
+            .flat_map(|j| match self.dtype {
+                DType::I8 => (value(j) as i32).to_le_bytes().to_vec(),
+                _ => value(j).to_le_bytes().to_vec(),
+            })
+            .collect();
+        let dtype = if self.dtype == DType::I8 {
+            DType::I32
+        } else {
+            DType::I64
+        };
+        self.constant(name, dtype, &[n], bytes)
+    }
+
     /// Weights (i8, per-channel along `axis` or per tensor), a bias (i32, or i64 for
     /// int16 activations) and the multipliers of a weighted op from `x` to an output of
     /// scale `out_scale`.
@@ -149,21 +165,7 @@ impl Builder {
             },
         };
         let (in_scale, _) = quant_of(&self.def, x);
-        let bias: Vec<u8> = (0..channels)
-            .flat_map(|c| {
-                let v = (c as i64 * 37 - 50) * 3;
-                match self.dtype {
-                    DType::I8 => (v as i32).to_le_bytes().to_vec(),
-                    _ => v.to_le_bytes().to_vec(),
-                }
-            })
-            .collect();
-        let bias_type = if self.dtype == DType::I8 {
-            DType::I32
-        } else {
-            DType::I64
-        };
-        let b = self.constant(&format!("{name}/b"), bias_type, &[channels], bias);
+        let b = self.bias(&format!("{name}/b"), channels, |c| (c * 37 - 50) * 3);
         let ms = match axis {
             Some(_) => &scales[..],
             None => &scales[..1],
@@ -269,21 +271,7 @@ impl Builder {
         let w = self.constant("lstm/w", DType::I8, &[4 * hidden, inputs], data);
         let data = self.rng.i8s(4 * hidden * hidden);
         let u = self.constant("lstm/u", DType::I8, &[4 * hidden, hidden], data);
-        let bias: Vec<u8> = (0..4 * hidden as i64)
-            .flat_map(|j| {
-                let v = (j * 53 % 401 - 200) * 10;
-                match self.dtype {
-                    DType::I8 => (v as i32).to_le_bytes().to_vec(),
-                    _ => v.to_le_bytes().to_vec(),
-                }
-            })
-            .collect();
-        let bias_type = if self.dtype == DType::I8 {
-            DType::I32
-        } else {
-            DType::I64
-        };
-        let b = self.constant("lstm/b", bias_type, &[4 * hidden], bias);
+        let b = self.bias("lstm/b", 4 * hidden, |j| (j * 53 % 401 - 200) * 10);
         let dims = if sequences {
             vec![batch, steps, hidden]
         } else {
