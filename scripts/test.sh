@@ -85,6 +85,14 @@ host_tests() {
     limit 600 cargo test -p mote-kernels --features fast-math
 }
 
+# The GPU feature builds and lints on a machine without CUDA (cudarc loads the driver
+# and libraries at run time); its tests skip the GPU half with a message where there is
+# none, and check `--device cuda` / `auto` without one.
+cuda_feature() {
+    cargo clippy -p mote-trainer --all-targets --features cuda -- -D warnings
+    limit 600 cargo test -p mote-trainer --features cuda --test gpu --test cli_errors
+}
+
 nostd_m4() {
     cargo build -p mote-core -p mote-simd -p mote-kernels --target thumbv7em-none-eabihf
     cargo build -p mote-core --features mote-core/defmt --target thumbv7em-none-eabihf
@@ -222,6 +230,7 @@ step "fmt (firmware-examples)" fmt_firmware
 step "clippy (root workspace)" clippy_root
 step "clippy (firmware-examples, both targets)" clippy_firmware
 step "host tests" host_tests
+step "GPU feature (cuda): clippy and tests without a GPU" cuda_feature
 step "no_std build (thumbv7em-none-eabihf)" nostd_m4
 step "no_std build (thumbv8m.main-none-eabihf)" nostd_m55
 step "property tests under qemu-arm (armv7-unknown-linux-gnueabihf)" qemu_user_armv7

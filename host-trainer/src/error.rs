@@ -33,6 +33,8 @@ pub enum Error {
     Kernel(mote_core::Error),
     /// Training cannot go on (the loss diverged, …); the last good checkpoint is kept.
     Training(String),
+    /// The device asked for cannot be used (no GPU, no GPU support in this build, …).
+    Device(String),
     /// A spec (model, training or data settings) that cannot be built.
     Spec {
         /// Where: the layer (`layer 3 (conv2d 'c1')`) or setting (`training.batch`).
@@ -79,6 +81,7 @@ impl fmt::Display for Error {
             Self::Kernel(e) => write!(f, "{e}"),
             Self::Spec { at, detail } => write!(f, "{at}: {detail}"),
             Self::Training(detail) => f.write_str(detail),
+            Self::Device(detail) => f.write_str(detail),
         }
     }
 }

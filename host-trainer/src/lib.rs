@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod codegen;
 pub mod data;
+pub mod device;
 pub mod early_stop;
 pub mod error;
 pub mod metrics;

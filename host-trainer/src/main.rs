@@ -53,6 +53,10 @@ enum Command {
         /// Progress as JSON lines on stdout.
         #[arg(long)]
         json: bool,
+        /// Where to train: cpu, cuda (an NVIDIA GPU; needs a build with the `cuda`
+        /// feature) or auto (the GPU when one is usable, else the CPU with a notice).
+        #[arg(long, default_value = "cpu")]
+        device: String,
     },
     /// Evaluate a checkpoint, or an exported .mote model (run by the integer
     /// executor), on the test split of a data set.
@@ -191,7 +195,9 @@ fn run(command: Command) -> Result<()> {
             limit,
             quiet,
             json,
+            device,
         } => {
+            let device = device.parse()?;
             let out = out.unwrap_or_else(|| {
                 let stem = spec
                     .file_stem()
@@ -216,6 +222,7 @@ fn run(command: Command) -> Result<()> {
                 resume,
                 limit,
                 progress,
+                device,
             })?;
             if !quiet && !json {
                 let m = &outcome.metrics;

@@ -202,3 +202,46 @@ fn corrupt_checkpoint() {
     let line = fails(&["eval", ck.to_str().unwrap(), "--data", "data/mnist"]);
     assert!(line.contains("bad.ckpt"), "{line}");
 }
+
+/// `--device cuda` without a usable GPU (this build has no `cuda` feature, or the probe
+/// finds no driver, library or device) stops before training with the reason; an
+/// unknown device is refused; `--device auto` trains on the CPU after a one-line notice.
+#[test]
+fn device_without_a_gpu() {
+    let d = Dir::new("device");
+    let spec = write(&d.0.join("mlp.toml"), MLP);
+    let out = d.0.join("run");
+    let out = out.to_str().unwrap();
+    let common = ["--data", "data/mnist", "--limit", "64", "--out", out];
+    let probe = mote_trainer::device::select(mote_trainer::device::Request::Auto).unwrap();
+    if matches!(probe.device, mote_trainer::device::Device::Cpu) {
+        let mut args = vec!["train", spec.as_str(), "--device", "cuda"];
+        args.extend(common);
+        let line = fails(&args);
+        assert!(line.starts_with("error: --device cuda: "), "{line}");
+        assert!(!Path::new(out).join("last.ckpt").exists());
+        let mut args = vec!["train", spec.as_str(), "--device", "auto", "--quiet"];
+        args.extend(common);
+        let run = Command::new(env!("CARGO_BIN_EXE_mote"))
+            .args(&args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(
+            stderr.starts_with("--device auto: training on the CPU ("),
+            "{stderr}"
+        );
+        assert!(Path::new(out).join("last.ckpt").exists());
+    } else {
+        eprintln!("skipped the no-GPU half: this machine has a usable GPU");
+    }
+    let mut args = vec!["train", spec.as_str(), "--device", "tpu"];
+    args.extend(common);
+    let line = fails(&args);
+    assert!(
+        line.contains("'tpu' is not one of cpu, cuda, auto"),
+        "{line}"
+    );
+}

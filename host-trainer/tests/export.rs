@@ -306,6 +306,7 @@ format = "mnist"
         resume: false,
         limit: Some(1000),
         progress: Mode::Quiet,
+        device: Default::default(),
     };
     train::run(&opts).unwrap();
     let out = dir.0.join("m.mote");

@@ -54,6 +54,7 @@ fn options(dir: &Path, out: &str, epochs: usize, resume: bool) -> Options {
         resume,
         limit: Some(256),
         progress: Mode::Quiet,
+        device: Default::default(),
     }
 }
 

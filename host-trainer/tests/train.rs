@@ -49,6 +49,7 @@ fn options(spec: PathBuf, out: PathBuf, data: PathBuf, epochs: usize, limit: usi
         resume: false,
         limit: Some(limit),
         progress: Mode::Quiet,
+        device: Default::default(),
     }
 }
 

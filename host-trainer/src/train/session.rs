@@ -42,6 +42,8 @@ pub struct Options {
     pub limit: Option<usize>,
     /// How progress is shown.
     pub progress: Mode,
+    /// Where to train (`--device`).
+    pub device: crate::device::Request,
 }
 
 /// What a finished run reports.
@@ -179,6 +181,11 @@ pub fn run(opts: &Options) -> Result<Outcome> {
         t.seed = s;
     }
     spec.validate()?;
+    let selected = crate::device::select(opts.device)?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("{notice}");
+    }
+    crate::device::check_trainable(&selected.device)?;
     let threads = thread_count(opts.threads, spec.training.threads);
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
     let paths = Paths::new(&opts.out);
