@@ -191,6 +191,9 @@ mnist_corrupt() {
 
 # Train, export, build the firmware with the new model, run it on both cores.
 e2e_mnist() { limit 1500 bash "$root/tests/e2e/mnist.sh" "$logs/e2e-mnist"; }
+e2e_lstm() {
+    SPEC=tests/e2e/mnist-lstm-small.toml limit 1500 bash "$root/tests/e2e/mnist.sh" "$logs/e2e-lstm"
+}
 
 # Every harness-check firmware must fail, and say why in its log.
 harness_self_test() {
@@ -252,6 +255,7 @@ step "firmware sine (int8 and f32) on Cortex-M55" sine_m55
 step "firmware anomaly (autoencoder, f32) on Cortex-M4F" anomaly_m4
 step "firmware anomaly (autoencoder, f32) on Cortex-M55" anomaly_m55
 step "end to end: train, export, run on both cores bit-exact" e2e_mnist
+step "end to end: the same with an LSTM" e2e_lstm
 step "harness self-test (failing firmware must fail)" harness_self_test
 
 printf '\ntotal %s s\n%s passed, 0 failed\n' "$(elapsed "$total_start")" "$passed"

@@ -8,6 +8,9 @@
 # difference; this script also requires its `mnist: PASS` line.
 #
 #   tests/e2e/mnist.sh [WORK_DIR]      (default target/mote-test/e2e-mnist)
+#
+# SPEC names another spec to train (tests/e2e/mnist-lstm-small.toml: an LSTM, whose
+# state the integer model keeps in a scratch tensor of the arena).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,7 +20,7 @@ mkdir -p "$work"
 cd "$root"
 mote() { cargo run --quiet --release -p mote-trainer --bin mote -- "$@"; }
 
-mote train tests/e2e/mnist-small.toml --out "$work/run" --quiet
+mote train "${SPEC:-tests/e2e/mnist-small.toml}" --out "$work/run" --quiet
 mote export "$work/run/best.ckpt" --out "$work/model.mote" --calib data/mnist \
     --firmware "$work/bundle" --report-samples 20
 
