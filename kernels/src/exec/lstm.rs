@@ -3,8 +3,7 @@
 //! layer). Public so the Rust modules `mote export --rust` generates make the same call.
 
 use super::regions::{ArenaSplit, cast, cast_mut, i8s, i8s_mut};
-use crate::int8::lstm::{Params, Quant, State, Weights};
-use crate::{int8, int16};
+use crate::int8::lstm::{Activation, Params, Quant, State, Weights, forward_any, reset};
 use mote_core::dtype::DType;
 use mote_core::format::{LstmShape, ModelView, OpInfo};
 use mote_core::{Error, ErrorKind, Result};
@@ -33,12 +32,43 @@ fn params(shape: &LstmShape) -> Params {
     Params::new(shape.batch, shape.steps, shape.inputs, shape.hidden)
 }
 
+/// The LSTM operator for either scheme: the state in `scratch` (the hidden state in the
+/// slots `h_slots` views as `X`, when every step is returned; else in `out`), reset, then
+/// the kernel.
+fn run_op<X: Activation>(
+    shape: &LstmShape,
+    quant: &Quant,
+    x: &[X],
+    weights: &Weights<'_, X::Bias>,
+    out: &mut [X],
+    scratch: &mut [i16],
+    h_slots: impl FnOnce(&mut [i16]) -> &mut [X],
+) -> Result<()> {
+    let (c, gates, h16) = split_scratch(shape, scratch)?;
+    let (h, sequence): (&mut [X], &mut [X]) = if shape.sequences {
+        (h_slots(h16), out)
+    } else {
+        (out, &mut [])
+    };
+    let mut state = State { h, c };
+    reset(&mut state, quant);
+    forward_any(
+        &params(shape),
+        quant,
+        x,
+        weights,
+        &mut state,
+        sequence,
+        gates,
+    )
+}
+
 /// The s8 LSTM operator: `out` gets every step's hidden state or the last (as
 /// `shape.sequences` says), from the zero state; `scratch` needs
 /// [`LstmShape::scratch_len`] elements.
 ///
 /// Errors: `BufferTooSmall` for a short `scratch`; otherwise as
-/// [`int8::lstm::forward`].
+/// [`int8::lstm::forward`](crate::int8::lstm::forward).
 pub fn lstm_s8(
     shape: &LstmShape,
     quant: &Quant,
@@ -47,21 +77,13 @@ pub fn lstm_s8(
     out: &mut [i8],
     scratch: &mut [i16],
 ) -> Result<()> {
-    let (c, gates, h16) = split_scratch(shape, scratch)?;
-    let p = params(shape);
-    if shape.sequences {
-        let mut state = State {
-            h: i8s_mut(bytemuck::cast_slice_mut(h16)),
-            c,
-        };
-        state.h = &mut state.h[..shape.batch.saturating_mul(shape.hidden)];
-        state.reset(quant);
-        int8::lstm::forward(&p, quant, x, weights, &mut state, out, gates)
-    } else {
-        let mut state = State { h: out, c };
-        state.reset(quant);
-        int8::lstm::forward(&p, quant, x, weights, &mut state, &mut [], gates)
-    }
+    // `batch·hidden` i16 slots hold the `batch·hidden` int8 values in their first half.
+    let n = shape.batch.saturating_mul(shape.hidden);
+    run_op(shape, quant, x, weights, out, scratch, |h16| {
+        let bytes = i8s_mut(bytemuck::cast_slice_mut(h16));
+        let n = n.min(bytes.len());
+        &mut bytes[..n]
+    })
 }
 
 /// The s16 LSTM operator (as [`lstm_s8`] with int16 activations and int64 bias).
@@ -75,17 +97,7 @@ pub fn lstm_s16(
     out: &mut [i16],
     scratch: &mut [i16],
 ) -> Result<()> {
-    let (c, gates, h) = split_scratch(shape, scratch)?;
-    let p = params(shape);
-    if shape.sequences {
-        let mut state = State { h, c };
-        state.reset(quant);
-        int16::lstm::forward(&p, quant, x, weights, &mut state, out, gates)
-    } else {
-        let mut state = State { h: out, c };
-        state.reset(quant);
-        int16::lstm::forward(&p, quant, x, weights, &mut state, &mut [], gates)
-    }
+    run_op(shape, quant, x, weights, out, scratch, |h| h)
 }
 
 /// Runs LSTM record `op` over `arena` (the reader validated its tensors).

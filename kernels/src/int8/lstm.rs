@@ -317,7 +317,8 @@ impl State<'_, i16> {
     }
 }
 
-fn reset<X: Activation>(state: &mut State<'_, X>, quant: &Quant) {
+/// TFLM's initial state for either scheme (see [`State::reset`]).
+pub(crate) fn reset<X: Activation>(state: &mut State<'_, X>, quant: &Quant) {
     state.h.fill(X::saturate(quant.hidden_zero_point));
     state.c.fill(0);
 }
